@@ -1,0 +1,682 @@
+/**
+ * Channel: a bounded buffer between producers and consumers, after Go's `make(chan T, n)`.
+ *
+ * Invariants (checked by `assertInvariants()` after every step of the property tests):
+ * 1. `size <= capacity`.
+ * 2. Receivers wait only when there is nothing to take: the buffer is empty and no sender of
+ *    another operation waits. (A `select` with a send and a receive case on the same channel
+ *    may have both waiting; it never meets itself.)
+ * 3. Senders wait only when there is no room: the buffer is full and no receiver of another
+ *    operation waits. Plain senders wait only under `block`.
+ * 4. Once closed, no sender waits; no receiver waits either (they were settled, and later ones
+ *    find the closed state).
+ * 5. Once destroyed, the buffer is empty.
+ * 6. Conservation: `sent == received + dropped.evicted + dropped.discarded + size`.
+ * 7. The state only advances: open → closed → destroyed.
+ *
+ * Every state change is one synchronous method: it mutates the buffer and the waiter lists,
+ * then settles promises (which runs no user code synchronously), then calls `onDrop`.
+ */
+import { type Clock, checkClock } from '../clock.js';
+import { ChannelClosedError, ChannelFullError, TimeoutError } from '../errors.js';
+import { checkSignal, listenForAbort } from '../internal/abort.js';
+import { invariant } from '../internal/invariant.js';
+import { reportHookError } from '../internal/report.js';
+import { RingBuffer } from '../internal/ring-buffer.js';
+import {
+  checkCount,
+  checkDuration,
+  checkOneOf,
+  checkOptionalFunction,
+  checkOptions,
+} from '../internal/validate.js';
+import { WaiterList } from '../internal/waiter-list.js';
+import type {
+  ChannelOptions,
+  ChannelState,
+  ChannelStats,
+  DropHandler,
+  DropReason,
+  NotSent,
+  OverflowPolicy,
+  ReceiveResult,
+  SendResult,
+  Sent,
+  SentEvicting,
+  WaitOptions,
+} from './types.js';
+import { ITERATE, RECEIVE, ReceiveWaiter, type SelectRun, SendWaiter } from './waiters.js';
+
+const OPEN = 0;
+const CLOSED = 1;
+const DESTROYED = 2;
+const STATE_NAMES: readonly ChannelState[] = ['open', 'closed', 'destroyed'];
+
+const POLICIES = ['block', 'drop-newest', 'drop-oldest', 'reject'] as const;
+
+const SENT: Sent = Object.freeze({ ok: true });
+const RESOLVED_SENT: Promise<Sent> = Promise.resolve(SENT);
+const EMPTY: ReceiveResult<never> = Object.freeze({ ok: false, reason: 'empty' });
+const CLOSED_RESULT: ReceiveResult<never> = Object.freeze({ ok: false, reason: 'closed' });
+const DONE: IteratorResult<never, undefined> = Object.freeze({ done: true, value: undefined });
+const RESOLVED_DONE: Promise<IteratorResult<never, undefined>> = Promise.resolve(DONE);
+
+/** Hooks that `select` uses to poll and wait on channels without exposing them publicly. */
+export interface ChannelInternals {
+  canReceive(channel: Channel<unknown>): boolean;
+  canSend(channel: Channel<unknown>): boolean;
+  receiveNow(channel: Channel<unknown>): ReceiveResult<unknown>;
+  sendNow(channel: Channel<unknown>, item: unknown): SendResult<unknown>;
+  waitToReceive(channel: Channel<unknown>, run: SelectRun, index: number): ReceiveWaiter<unknown>;
+  waitToSend(
+    channel: Channel<unknown>,
+    item: unknown,
+    run: SelectRun,
+    index: number,
+  ): SendWaiter<unknown>;
+  unlink(waiter: ReceiveWaiter<unknown> | SendWaiter<unknown>): void;
+  /** One step of an iterator; records the waiter in `iterator.pending` if it has to wait. */
+  next<T>(channel: Channel<T>, iterator: ChannelIterator<T>): Promise<IteratorResult<T, undefined>>;
+  /** Ends an iterator's pending step (if any) with done, consuming nothing. */
+  cancel<T>(channel: Channel<T>, waiter: ReceiveWaiter<T>): void;
+}
+
+// Assigned in Channel's static block, which can see its private fields.
+let internals: ChannelInternals | undefined;
+
+/** The hooks `select` uses (module-internal; not exported from the package). */
+export function channelInternals(): ChannelInternals {
+  invariant(internals !== undefined, 'channel internals not initialised');
+  return internals;
+}
+
+/**
+ * A bounded channel: producers `send`, consumers `receive` or iterate, and the buffer between
+ * them holds at most `capacity` items. What happens when it is full is the `overflow` policy.
+ *
+ * Most producers should use `send` and most consumers `for await (const item of channel)`.
+ * `trySend` and `tryReceive` never wait and return result values.
+ *
+ * Ordering: items are received in the order they were accepted (FIFO). Waiting senders are
+ * served in the order they started waiting, and so are waiting receivers.
+ *
+ * @example
+ * ```ts
+ * const ch = new Channel<number>({ capacity: 5 });
+ * (async () => {
+ *   for (let i = 0; i < 10; i++) await ch.send(i); // waits while 5 are buffered
+ *   ch.close();
+ * })();
+ * for await (const item of ch) console.log(item); // 0 … 9, then the loop ends
+ * ```
+ */
+export class Channel<T> implements AsyncIterable<T> {
+  readonly #capacity: number;
+  readonly #policy: OverflowPolicy;
+  readonly #onDrop: DropHandler<T> | undefined;
+  readonly #clock: Clock;
+  readonly #buffer = new RingBuffer<T>();
+  readonly #senders = new WaiterList<SendWaiter<T>>();
+  readonly #receivers = new WaiterList<ReceiveWaiter<T>>();
+  #state = OPEN;
+  #sent = 0;
+  #received = 0;
+  #refused = 0;
+  #highWater = 0;
+  readonly #dropped: Record<DropReason, number> = { overflow: 0, evicted: 0, discarded: 0 };
+  #drained: Promise<void> | undefined;
+  #resolveDrained: (() => void) | undefined;
+
+  /**
+   * Creates a channel. Throws a RangeError or TypeError naming any bad option: a capacity that
+   * is not an integer ≥ 0 (≥ 1 and finite under a drop policy), an unknown `overflow`, an
+   * `onDrop` that is not a function, a `clock` without `now`/`setTimer`/`clearTimer`.
+   */
+  constructor(options: ChannelOptions<T> = {}) {
+    checkOptions('options', options);
+    this.#policy = checkOneOf('overflow', options.overflow ?? 'block', POLICIES);
+    const drops = this.#policy === 'drop-newest' || this.#policy === 'drop-oldest';
+    this.#capacity = drops
+      ? checkCount('capacity', options.capacity, 1)
+      : checkCount('capacity', options.capacity ?? 0, 0, true);
+    this.#onDrop = checkOptionalFunction<DropHandler<T>>('onDrop', options.onDrop);
+    this.#clock = checkClock(options.clock);
+  }
+
+  /** How many items the buffer holds at most. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** The overflow policy. */
+  get overflow(): OverflowPolicy {
+    return this.#policy;
+  }
+
+  /** Items buffered now (waiting senders' items are not counted). */
+  get size(): number {
+    return this.#buffer.length;
+  }
+
+  /** Senders waiting for room (including `select` send cases). */
+  get waitingSenders(): number {
+    return this.#senders.length;
+  }
+
+  /** Receivers waiting for an item (including iterators and `select` receive cases). */
+  get waitingReceivers(): number {
+    return this.#receivers.length;
+  }
+
+  /** True once `close()` or `destroy()` was called. */
+  get isClosed(): boolean {
+    return this.#state !== OPEN;
+  }
+
+  /** `'open'`, `'closed'` or `'destroyed'`. */
+  get state(): ChannelState {
+    return STATE_NAMES[this.#state] as ChannelState;
+  }
+
+  /**
+   * Resolves once the channel is closed and its buffer is empty (every item was received,
+   * or discarded by `destroy`). Never rejects.
+   */
+  get drained(): Promise<void> {
+    if (this.#drained === undefined) {
+      this.#drained = new Promise((resolve) => {
+        this.#resolveDrained = resolve;
+      });
+      this.#checkDrained();
+    }
+    return this.#drained;
+  }
+
+  /**
+   * Offers `item` without waiting.
+   *
+   * Returns `{ ok: true }` when it was buffered or handed to a waiting receiver. When the buffer
+   * is full: under `drop-oldest`, `{ ok: true, evicted }` (the oldest item was discarded and
+   * reported to `onDrop` as `'evicted'`); under `drop-newest`, `{ ok: false, reason: 'dropped',
+   * value }` (reported to `onDrop` as `'overflow'`); under `block` and `reject`,
+   * `{ ok: false, reason: 'full', value }`. On a closed channel, `{ ok: false, reason: 'closed',
+   * value }`. Never throws for a full or closed channel.
+   */
+  trySend(item: T): SendResult<T> {
+    if (this.#state !== OPEN) return notSent('closed', item);
+    const receiver = this.#receivers.shift();
+    if (receiver !== undefined) {
+      this.#sent++;
+      this.#received++;
+      this.#deliver(receiver, item);
+      return SENT;
+    }
+    const buffer = this.#buffer;
+    if (buffer.length < this.#capacity) {
+      buffer.push(item);
+      this.#sent++;
+      if (buffer.length > this.#highWater) this.#highWater = buffer.length;
+      return SENT;
+    }
+    return this.#overflow(item);
+  }
+
+  /**
+   * Sends `item`, waiting for room under the `block` policy.
+   *
+   * Resolves once the item is buffered or handed to a receiver, not when it is processed; with
+   * capacity 0, once a receiver takes it. Under `drop-newest` and `drop-oldest` it never waits
+   * and resolves with the same result `trySend` returns, so a drop is visible here too.
+   *
+   * Cancellation: if `signal` aborts (or `timeoutMs` passes) while waiting, the item was not
+   * sent; the promise rejects with `signal.reason` untouched (or a `TimeoutError` carrying the
+   * item). An already-aborted signal rejects without sending.
+   *
+   * Ordering: waiting senders are served first come, first served.
+   *
+   * Errors: `ChannelClosedError` (carrying the item) if the channel is closed before or while
+   * waiting; `ChannelFullError` (carrying the item) under `reject` when full.
+   */
+  send(item: T, options?: WaitOptions): Promise<SendResult<T>> {
+    if (options !== undefined) {
+      checkOptions('options', options);
+      const signal = checkSignal(options.signal);
+      if (signal?.aborted) return Promise.reject(signal.reason);
+    }
+    if (this.#state !== OPEN) return Promise.reject(new ChannelClosedError(item));
+    const receiver = this.#receivers.shift();
+    if (receiver !== undefined) {
+      this.#sent++;
+      this.#received++;
+      this.#deliver(receiver, item);
+      return RESOLVED_SENT;
+    }
+    const buffer = this.#buffer;
+    if (buffer.length < this.#capacity) {
+      buffer.push(item);
+      this.#sent++;
+      if (buffer.length > this.#highWater) this.#highWater = buffer.length;
+      return RESOLVED_SENT;
+    }
+    if (this.#policy === 'block') return this.#waitToSend(item, options);
+    if (this.#policy === 'reject') {
+      this.#refused++;
+      return Promise.reject(new ChannelFullError(item, this.#capacity));
+    }
+    return Promise.resolve(this.#overflow(item));
+  }
+
+  /**
+   * Takes an item without waiting: `{ ok: true, value }`, or `{ ok: false, reason: 'empty' }`,
+   * or `{ ok: false, reason: 'closed' }` once the channel is closed and drained. With capacity
+   * 0 it succeeds only when a sender is waiting.
+   */
+  tryReceive(): ReceiveResult<T> {
+    if (this.#buffer.length > 0) return { ok: true, value: this.#shiftBuffer() };
+    const sender = this.#takeSender();
+    if (sender !== undefined) return { ok: true, value: sender.item };
+    return this.#state === OPEN ? EMPTY : CLOSED_RESULT;
+  }
+
+  /**
+   * Receives the next item, waiting for one if the channel is empty.
+   *
+   * Resolves with the oldest buffered item (or, with capacity 0, a waiting sender's item).
+   *
+   * Cancellation: if `signal` aborts (or `timeoutMs` passes) while waiting, nothing was
+   * consumed; the promise rejects with `signal.reason` untouched (or a `TimeoutError`).
+   *
+   * Ordering: waiting receivers are served first come, first served.
+   *
+   * Errors: `ChannelClosedError` (without a value) once the channel is closed and drained.
+   * To consume until close without handling that error, iterate with `for await`.
+   */
+  receive(options?: WaitOptions): Promise<T> {
+    return this.#receive(RECEIVE, options) as Promise<T>;
+  }
+
+  /**
+   * Iterates until the channel is closed and drained. Each step waits like `receive`.
+   *
+   * Breaking out of the loop does not close the channel: other consumers may share it, and
+   * items left in it stay there. Close it yourself if this consumer owns it.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T, undefined, undefined> {
+    return new ChannelIterator(this, undefined);
+  }
+
+  /**
+   * Like iterating the channel, with options: when `signal` aborts, the pending step rejects
+   * with `signal.reason` (nothing is consumed) and the loop ends with that error.
+   */
+  iterate(options?: {
+    readonly signal?: AbortSignal | undefined;
+  }): AsyncIterableIterator<T, undefined, undefined> {
+    checkOptions('options', options);
+    return new ChannelIterator(this, checkSignal(options?.signal));
+  }
+
+  /**
+   * Closes the channel gracefully. Idempotent.
+   *
+   * New sends fail with `ChannelClosedError` (`trySend`: `reason: 'closed'`) carrying their item.
+   * Senders waiting now reject the same way, each with its own item. Buffered items can still be
+   * received; after the last one, receivers reject with `ChannelClosedError` and iterators end.
+   */
+  close(): void {
+    if (this.#state !== OPEN) return;
+    this.#state = CLOSED;
+    const senders = this.#senders.drain();
+    const receivers = this.#receivers.drain();
+    for (const sender of senders) this.#failSender(sender);
+    for (const receiver of receivers) this.#closeReceiver(receiver);
+    this.#checkDrained();
+  }
+
+  /**
+   * Stops the channel at once: closes it, discards every buffered item and returns them,
+   * oldest first. Each discarded item also goes to `onDrop(item, 'discarded')`. Waiting senders
+   * reject with `ChannelClosedError` carrying their items; waiting receivers reject with
+   * `ChannelClosedError`; iterators end. Idempotent: a second call returns `[]`.
+   */
+  destroy(): T[] {
+    if (this.#state === DESTROYED) return [];
+    this.close();
+    this.#state = DESTROYED;
+    const items = this.#buffer.drain();
+    this.#dropped.discarded += items.length;
+    this.#checkDrained();
+    for (const item of items) this.#report(item, 'discarded');
+    return items;
+  }
+
+  /** A snapshot of the channel's counters. */
+  stats(): ChannelStats {
+    return {
+      sent: this.#sent,
+      received: this.#received,
+      refused: this.#refused,
+      dropped: { ...this.#dropped },
+      size: this.#buffer.length,
+      highWater: this.#highWater,
+      capacity: this.#capacity,
+      waitingSenders: this.#senders.length,
+      waitingReceivers: this.#receivers.length,
+      state: this.state,
+    };
+  }
+
+  /**
+   * Checks the invariants listed at the top of this file and throws an `InvariantError` if one
+   * fails. Meant for tests (sluice's own and yours); cost is linear in the number of waiters.
+   */
+  assertInvariants(): void {
+    const size = this.#buffer.length;
+    invariant(size <= this.#capacity, () => `size ${size} > capacity ${this.#capacity}`);
+    let senderRun: SelectRun | undefined | null = null;
+    let plainSenders = 0;
+    this.#senders.forEach((s) => {
+      if (s.run === undefined) plainSenders++;
+      senderRun = senderRun === null || senderRun === s.run ? s.run : undefined;
+      invariant(!s.run?.done, 'a settled select still has a send waiter');
+    });
+    let receiversShareOneSelect = true;
+    this.#receivers.forEach((r) => {
+      invariant(!r.run?.done, 'a settled select still has a receive waiter');
+      if (r.run === undefined || r.run !== senderRun) receiversShareOneSelect = false;
+    });
+    if (this.#receivers.length > 0) {
+      invariant(size === 0, () => `receivers wait while ${size} items are buffered`);
+      invariant(
+        this.#senders.length === 0 || receiversShareOneSelect,
+        'senders and receivers of different operations wait at once',
+      );
+    }
+    if (this.#senders.length > 0) {
+      invariant(size === this.#capacity, () => `senders wait while only ${size} are buffered`);
+      invariant(plainSenders === 0 || this.#policy === 'block', 'plain sender waits off block');
+    }
+    if (this.#state !== OPEN) {
+      invariant(this.#senders.length === 0, 'senders wait on a closed channel');
+      invariant(this.#receivers.length === 0, 'receivers wait on a closed channel');
+    }
+    if (this.#state === DESTROYED) invariant(size === 0, 'a destroyed channel holds items');
+    const { evicted, discarded } = this.#dropped;
+    invariant(
+      this.#sent === this.#received + evicted + discarded + size,
+      () =>
+        `conservation: sent ${this.#sent} != received ${this.#received} + evicted ${evicted} + discarded ${discarded} + size ${size}`,
+    );
+  }
+
+  static {
+    internals = {
+      canReceive: (ch) => ch.#buffer.length > 0 || ch.#senders.length > 0 || ch.#state !== OPEN,
+      canSend: (ch) =>
+        ch.#state !== OPEN ||
+        ch.#receivers.length > 0 ||
+        ch.#buffer.length < ch.#capacity ||
+        ch.#policy === 'drop-newest' ||
+        ch.#policy === 'drop-oldest',
+      receiveNow: (ch) => ch.tryReceive(),
+      sendNow: (ch, item) => ch.trySend(item),
+      waitToReceive(ch, run, index) {
+        const waiter = new ReceiveWaiter<unknown>(RECEIVE, noop, noop, run, index);
+        ch.#receivers.push(waiter);
+        return waiter;
+      },
+      waitToSend(ch, item, run, index) {
+        const waiter = new SendWaiter<unknown>(item, noop, noop, run, index);
+        ch.#senders.push(waiter);
+        return waiter;
+      },
+      unlink(waiter) {
+        (waiter.list as WaiterList<typeof waiter> | undefined)?.remove(waiter);
+      },
+      next(ch, iterator) {
+        if (iterator.signal === undefined && ch.#buffer.length > 0) {
+          return Promise.resolve({ done: false, value: ch.#shiftBuffer() });
+        }
+        const options = iterator.signal === undefined ? undefined : { signal: iterator.signal };
+        return ch.#receive(ITERATE, options, iterator) as Promise<IteratorResult<never, undefined>>;
+      },
+      cancel(ch, waiter) {
+        if (ch.#receivers.remove(waiter)) {
+          ch.#cleanup(waiter);
+          waiter.resolve(DONE);
+        }
+      },
+    };
+  }
+
+  // ---- state changes -------------------------------------------------------------------
+
+  /** The buffer is full and no receiver waits: apply the overflow policy (never `block`). */
+  #overflow(item: T): SendResult<T> {
+    if (this.#policy === 'drop-oldest') {
+      const evicted = this.#buffer.shift();
+      this.#buffer.push(item);
+      this.#sent++;
+      this.#dropped.evicted++;
+      this.#report(evicted, 'evicted');
+      return { ok: true, evicted } satisfies SentEvicting<T>;
+    }
+    if (this.#policy === 'drop-newest') {
+      this.#dropped.overflow++;
+      this.#report(item, 'overflow');
+      return notSent('dropped', item);
+    }
+    this.#refused++;
+    return notSent('full', item);
+  }
+
+  /** Takes the head of the buffer and lets the first waiting sender into the freed place. */
+  #shiftBuffer(): T {
+    const item = this.#buffer.shift();
+    this.#received++;
+    const sender = this.#senders.shift();
+    if (sender !== undefined) {
+      this.#buffer.push(sender.item);
+      this.#sent++;
+      this.#settleSender(sender);
+    } else if (this.#state !== OPEN && this.#buffer.length === 0) {
+      this.#checkDrained();
+    }
+    return item;
+  }
+
+  /** With an empty buffer: takes a waiting sender's item directly (capacity 0). */
+  #takeSender(): SendWaiter<T> | undefined {
+    const sender = this.#senders.shift();
+    if (sender !== undefined) {
+      this.#sent++;
+      this.#received++;
+      this.#settleSender(sender);
+    }
+    return sender;
+  }
+
+  #receive(
+    mode: number,
+    options: WaitOptions | undefined,
+    iterator?: ChannelIterator<T>,
+  ): Promise<unknown> {
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      checkOptions('options', options);
+      signal = checkSignal(options.signal);
+      if (signal?.aborted) return Promise.reject(signal.reason);
+    }
+    if (this.#buffer.length > 0) {
+      const value = this.#shiftBuffer();
+      return Promise.resolve(mode === ITERATE ? { done: false, value } : value);
+    }
+    const sender = this.#takeSender();
+    if (sender !== undefined) {
+      return Promise.resolve(mode === ITERATE ? { done: false, value: sender.item } : sender.item);
+    }
+    if (this.#state !== OPEN) {
+      return mode === ITERATE ? RESOLVED_DONE : Promise.reject(new ChannelClosedError());
+    }
+    const timeoutMs = options?.timeoutMs === undefined ? Infinity : checkTimeout(options.timeoutMs);
+    if (timeoutMs === 0) return Promise.reject(new TimeoutError(0));
+    return new Promise((resolve, reject) => {
+      const waiter = new ReceiveWaiter<T>(mode, resolve, reject, undefined, 0);
+      this.#receivers.push(waiter);
+      if (iterator !== undefined) iterator.pending = waiter;
+      if (signal !== undefined) {
+        waiter.unlisten = listenForAbort(signal, (reason) => {
+          waiter.unlisten = undefined;
+          this.#receivers.remove(waiter);
+          this.#cleanup(waiter);
+          reject(reason);
+        });
+      }
+      if (timeoutMs !== Infinity) {
+        waiter.timer = this.#clock.setTimer(() => {
+          waiter.timer = undefined;
+          this.#receivers.remove(waiter);
+          this.#cleanup(waiter);
+          reject(new TimeoutError(timeoutMs));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  #waitToSend(item: T, options: WaitOptions | undefined): Promise<Sent> {
+    const timeoutMs = options?.timeoutMs === undefined ? Infinity : checkTimeout(options.timeoutMs);
+    if (timeoutMs === 0) return Promise.reject(new TimeoutError(0, item));
+    const signal = options?.signal;
+    return new Promise((resolve, reject) => {
+      const waiter = new SendWaiter<T>(item, resolve, reject, undefined, 0);
+      this.#senders.push(waiter);
+      if (signal !== undefined) {
+        waiter.unlisten = listenForAbort(signal, (reason) => {
+          waiter.unlisten = undefined;
+          this.#senders.remove(waiter);
+          this.#cleanup(waiter);
+          reject(reason);
+        });
+      }
+      if (timeoutMs !== Infinity) {
+        waiter.timer = this.#clock.setTimer(() => {
+          waiter.timer = undefined;
+          this.#senders.remove(waiter);
+          this.#cleanup(waiter);
+          reject(new TimeoutError(timeoutMs, item));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  // ---- settling waiters (each is already unlinked) -------------------------------------
+
+  #cleanup(waiter: SendWaiter<T> | ReceiveWaiter<T>): void {
+    if (waiter.unlisten !== undefined) {
+      waiter.unlisten();
+      waiter.unlisten = undefined;
+    }
+    if (waiter.timer !== undefined) {
+      this.#clock.clearTimer(waiter.timer);
+      waiter.timer = undefined;
+    }
+  }
+
+  #deliver(receiver: ReceiveWaiter<T>, item: T): void {
+    if (receiver.run !== undefined) {
+      receiver.run.received(receiver.index, true, item);
+      return;
+    }
+    this.#cleanup(receiver);
+    receiver.resolve(receiver.mode === ITERATE ? { done: false, value: item } : item);
+  }
+
+  #closeReceiver(receiver: ReceiveWaiter<T>): void {
+    if (receiver.run !== undefined) {
+      if (!receiver.run.done) receiver.run.received(receiver.index, false, undefined);
+      return;
+    }
+    this.#cleanup(receiver);
+    if (receiver.mode === ITERATE) receiver.resolve(DONE);
+    else receiver.reject(new ChannelClosedError());
+  }
+
+  #settleSender(sender: SendWaiter<T>): void {
+    if (sender.run !== undefined) {
+      sender.run.sent(sender.index, SENT);
+      return;
+    }
+    this.#cleanup(sender);
+    sender.resolve(SENT);
+  }
+
+  #failSender(sender: SendWaiter<T>): void {
+    if (sender.run !== undefined) {
+      if (!sender.run.done) sender.run.failed(new ChannelClosedError(sender.item));
+      return;
+    }
+    this.#cleanup(sender);
+    sender.reject(new ChannelClosedError(sender.item));
+  }
+
+  #checkDrained(): void {
+    if (this.#state !== OPEN && this.#buffer.length === 0 && this.#resolveDrained !== undefined) {
+      this.#resolveDrained();
+      this.#resolveDrained = undefined;
+    }
+  }
+
+  #report(item: T, reason: DropReason): void {
+    const onDrop = this.#onDrop;
+    if (onDrop === undefined) return;
+    try {
+      onDrop(item, reason);
+    } catch (error) {
+      reportHookError(error);
+    }
+  }
+}
+
+/**
+ * The iterator behind `for await (const item of channel)`. `return()` (run by `break`) ends
+ * this iterator only; the channel stays open. A step still waiting when `return()` is called
+ * (possible only when driving the iterator by hand) ends with done and consumes nothing.
+ */
+class ChannelIterator<T> implements AsyncIterableIterator<T, undefined, undefined> {
+  readonly channel: Channel<T>;
+  readonly signal: AbortSignal | undefined;
+  /** The waiter of the latest step that had to wait (it may have settled since). */
+  pending: ReceiveWaiter<T> | undefined = undefined;
+  #done = false;
+
+  constructor(channel: Channel<T>, signal: AbortSignal | undefined) {
+    this.channel = channel;
+    this.signal = signal;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.#done) return RESOLVED_DONE;
+    return channelInternals().next(this.channel, this);
+  }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    this.#done = true;
+    if (this.pending !== undefined) channelInternals().cancel(this.channel, this.pending);
+    this.pending = undefined;
+    return RESOLVED_DONE;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+function notSent<T>(reason: NotSent<T>['reason'], value: T): NotSent<T> {
+  return { ok: false, reason, value };
+}
+
+function checkTimeout(value: unknown): number {
+  return checkDuration('timeoutMs', value);
+}
+
+function noop(): void {}

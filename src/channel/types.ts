@@ -1,0 +1,124 @@
+/**
+ * The public value types of channels: options, the results of `trySend`/`send` and
+ * `tryReceive`, drop reasons and statistics.
+ */
+import type { Clock } from '../clock.js';
+
+/**
+ * What a channel does with a send that finds its buffer full (and no receiver waiting):
+ * - `block`: the sender waits for room, FIFO among waiting senders (the default).
+ * - `drop-newest`: the incoming item is discarded; the send reports it as dropped.
+ * - `drop-oldest`: the oldest buffered item is evicted to make room; the send reports it.
+ * - `reject`: the send fails at once; `send` rejects with `ChannelFullError` carrying the item.
+ */
+export type OverflowPolicy = 'block' | 'drop-newest' | 'drop-oldest' | 'reject';
+
+/** The overflow policies that discard items; they need a capacity of at least 1. */
+export type DropPolicy = 'drop-newest' | 'drop-oldest';
+
+/**
+ * Why an item was discarded by the channel, as passed to `onDrop`:
+ * - `overflow`: the incoming item was discarded because the buffer was full (`drop-newest`);
+ * - `evicted`: a buffered item was discarded to make room for a new one (`drop-oldest`);
+ * - `discarded`: the item was in the buffer when the channel was destroyed.
+ */
+export type DropReason = 'overflow' | 'evicted' | 'discarded';
+
+/** Called once for every item the channel discards, after the channel's state is updated. */
+export type DropHandler<T> = (item: T, reason: DropReason) => void;
+
+interface CommonOptions<T> {
+  /**
+   * Called once for every item the channel discards. An error it throws does not affect
+   * the channel; it is rethrown on a later microtask (as EventTarget does with listeners).
+   */
+  readonly onDrop?: DropHandler<T> | undefined;
+  /** Where timeouts read time and arm timers. Default: the system clock. */
+  readonly clock?: Clock | undefined;
+}
+
+/** Options for a channel whose sends wait (`block`) or fail (`reject`) when it is full. */
+export interface WaitingChannelOptions<T> extends CommonOptions<T> {
+  /**
+   * How many items the buffer holds: an integer from 0 up, or `Infinity` for no bound.
+   * Default 0: a rendezvous, where `send` resolves only when a receiver takes the item.
+   */
+  readonly capacity?: number | undefined;
+  /** Default `'block'`. */
+  readonly overflow?: 'block' | 'reject' | undefined;
+}
+
+/** Options for a channel that discards items when it is full. */
+export interface DroppingChannelOptions<T> extends CommonOptions<T> {
+  /** How many items the buffer holds: a finite integer from 1 up (required). */
+  readonly capacity: number;
+  readonly overflow: DropPolicy;
+}
+
+/** Options for `new Channel()`. Drop policies require an explicit capacity ≥ 1. */
+export type ChannelOptions<T> = WaitingChannelOptions<T> | DroppingChannelOptions<T>;
+
+/** The item was buffered or handed to a receiver. */
+export interface Sent {
+  readonly ok: true;
+}
+
+/** The item was buffered, and `evicted` (the oldest buffered item) was discarded for it. */
+export interface SentEvicting<T> {
+  readonly ok: true;
+  readonly evicted: T;
+}
+
+/** The item was not sent. `value` is the item, handed back. */
+export interface NotSent<T> {
+  readonly ok: false;
+  /**
+   * - `dropped`: discarded by `drop-newest` (also reported to `onDrop` as `overflow`);
+   * - `full`: no room, and the policy neither waits here nor drops (handed back, not dropped);
+   * - `closed`: the channel is closed (handed back).
+   */
+  readonly reason: 'dropped' | 'full' | 'closed';
+  readonly value: T;
+}
+
+/**
+ * The outcome of a send. Narrow with `ok`, then `'evicted' in result`:
+ * a dropped item is never reported as plain success.
+ */
+export type SendResult<T> = Sent | SentEvicting<T> | NotSent<T>;
+
+/** The outcome of `tryReceive`. */
+export type ReceiveResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: 'empty' | 'closed' };
+
+/** Options for a call that may wait. */
+export interface WaitOptions {
+  /** Abort the wait: the call rejects with `signal.reason`, untouched. */
+  readonly signal?: AbortSignal | undefined;
+  /** Give up after this many milliseconds with a `TimeoutError`. `Infinity`: never (default). */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** Where a channel is in its life. States only advance: open → closed → destroyed. */
+export type ChannelState = 'open' | 'closed' | 'destroyed';
+
+/** A snapshot of a channel's counters. */
+export interface ChannelStats {
+  /** Items accepted: buffered or handed straight to a receiver. */
+  readonly sent: number;
+  /** Items taken by receivers. */
+  readonly received: number;
+  /** Sends refused because the channel was full (`trySend`, `reject`): handed back, not dropped. */
+  readonly refused: number;
+  /** Items discarded, by reason. */
+  readonly dropped: Readonly<Record<DropReason, number>>;
+  /** Items buffered now. */
+  readonly size: number;
+  /** The most items ever buffered at once. */
+  readonly highWater: number;
+  readonly capacity: number;
+  readonly waitingSenders: number;
+  readonly waitingReceivers: number;
+  readonly state: ChannelState;
+}
