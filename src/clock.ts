@@ -7,8 +7,8 @@
  */
 import { describe } from './internal/describe.js';
 
-/** An opaque handle for a timer armed by a {@link Clock}. */
-export type TimerHandle = { readonly __sluiceTimer: never } | object;
+/** An opaque handle for a timer armed by a {@link Clock}: pass it back to `clearTimer`. */
+export type TimerHandle = unknown;
 
 /** A source of monotonic time and one-shot timers. */
 export interface Clock {
@@ -51,14 +51,14 @@ function armLong(timer: LongTimer): void {
 export const systemClock: Clock = Object.freeze({
   now: (): number => performance.now(),
   setTimer(callback: () => void, delayMs: number): TimerHandle {
-    if (delayMs <= MAX_TIMER_DELAY_MS) return setTimeout(callback, delayMs) as TimerHandle;
+    if (delayMs <= MAX_TIMER_DELAY_MS) return setTimeout(callback, delayMs);
     const timer = new LongTimer(callback, performance.now() + delayMs);
     armLong(timer);
     return timer;
   },
   clearTimer(handle: TimerHandle): void {
     if (handle instanceof LongTimer) clearTimeout(handle.id);
-    else clearTimeout(handle as ReturnType<typeof setTimeout>);
+    else clearTimeout(handle as Parameters<typeof clearTimeout>[0]);
   },
 });
 

@@ -28,8 +28,9 @@ export interface ManualClockOptions {
 
 /** Yields to the event loop once, so pending promise callbacks run. */
 function macrotask(): Promise<void> {
+  const { setImmediate } = globalThis as { setImmediate?: (callback: () => void) => unknown };
   return new Promise((resolve) => {
-    if (typeof setImmediate === 'function') setImmediate(resolve);
+    if (setImmediate !== undefined) setImmediate(resolve);
     else setTimeout(resolve, 0);
   });
 }
