@@ -73,4 +73,21 @@ export class TimeoutError<T = unknown> extends SluiceError {
     this.hasValue = args.length > 0;
     this.value = args[0];
   }
+
+  /**
+   * A wait that would certainly pass its deadline, refused at once. The message says how long
+   * the wait would have been (`Infinity`: it could never end at the current rate).
+   */
+  static wouldExceed(waitMs: number, timeoutMs: number): TimeoutError<never> {
+    const error = new TimeoutError<never>(timeoutMs);
+    error.message =
+      waitMs === Number.POSITIVE_INFINITY
+        ? `The wait could never end at the current rate (timeout ${timeoutMs} ms)`
+        : `The wait would take ${round(waitMs)} ms, more than the timeout of ${timeoutMs} ms`;
+    return error;
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }

@@ -113,7 +113,8 @@ export function channelInternals(): ChannelInternals {
 export class Channel<T> implements AsyncIterable<T> {
   readonly #capacity: number;
   readonly #policy: OverflowPolicy;
-  readonly #onDrop: DropHandler<T> | undefined;
+  // Typed by method syntax so that Channel<T> stays assignable to Channel<unknown>, like arrays.
+  readonly #hooks: { onDrop(item: T, reason: DropReason): void } | undefined;
   readonly #clock: Clock;
   readonly #buffer = new RingBuffer<T>();
   readonly #senders = new WaiterList<SendWaiter<T>>();
@@ -139,7 +140,8 @@ export class Channel<T> implements AsyncIterable<T> {
     this.#capacity = drops
       ? checkCount('capacity', options.capacity, 1)
       : checkCount('capacity', options.capacity ?? 0, 0, true);
-    this.#onDrop = checkOptionalFunction<DropHandler<T>>('onDrop', options.onDrop);
+    const onDrop = checkOptionalFunction<DropHandler<T>>('onDrop', options.onDrop);
+    this.#hooks = onDrop === undefined ? undefined : { onDrop };
     this.#clock = checkClock(options.clock);
   }
 
@@ -627,10 +629,10 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   #report(item: T, reason: DropReason): void {
-    const onDrop = this.#onDrop;
-    if (onDrop === undefined) return;
+    const hooks = this.#hooks;
+    if (hooks === undefined) return;
     try {
-      onDrop(item, reason);
+      hooks.onDrop(item, reason);
     } catch (error) {
       reportHookError(error);
     }

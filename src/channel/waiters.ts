@@ -51,7 +51,9 @@ export class ReceiveWaiter<T> implements Linked<ReceiveWaiter<T>> {
   constructor(
     /** {@link RECEIVE} or {@link ITERATE}. */
     readonly mode: number,
-    readonly resolve: (value: T | IteratorResult<T, undefined>) => void,
+    // `unknown` rather than T keeps Channel<T> assignable to Channel<unknown>; it receives a T
+    // (RECEIVE) or an IteratorResult<T> (ITERATE).
+    readonly resolve: (value: unknown) => void,
     readonly reject: (error: unknown) => void,
     readonly run: SelectRun | undefined,
     readonly index: number,

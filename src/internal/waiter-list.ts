@@ -30,6 +30,11 @@ export class WaiterList<N extends Linked<N>> {
     return this.#head;
   }
 
+  /** The newest node, or `undefined`. */
+  get tail(): N | undefined {
+    return this.#tail;
+  }
+
   /** Appends `node` at the tail. */
   push(node: N): void {
     node.list = this;
