@@ -21,6 +21,7 @@ export type {
   NotSent,
   OverflowPolicy,
   ReceiveResult,
+  SendOutcome,
   SendResult,
   Sent,
   SentEvicting,

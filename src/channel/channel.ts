@@ -40,6 +40,7 @@ import type {
   NotSent,
   OverflowPolicy,
   ReceiveResult,
+  SendOutcome,
   SendResult,
   Sent,
   SentEvicting,
@@ -75,10 +76,10 @@ export interface ChannelInternals {
     index: number,
   ): SendWaiter<unknown>;
   unlink(waiter: ReceiveWaiter<unknown> | SendWaiter<unknown>): void;
-  /** One step of an iterator; records the waiter in `iterator.pending` if it has to wait. */
+  /** One step of an iterator; a step that has to wait is owned by `iterator`. */
   next<T>(channel: Channel<T>, iterator: ChannelIterator<T>): Promise<IteratorResult<T, undefined>>;
-  /** Ends an iterator's pending step (if any) with done, consuming nothing. */
-  cancel<T>(channel: Channel<T>, waiter: ReceiveWaiter<T>): void;
+  /** Ends every waiting step of `iterator` with done, consuming nothing. */
+  cancel<T>(channel: Channel<T>, iterator: ChannelIterator<T>): void;
 }
 
 // Assigned in Channel's static block, which can see its private fields.
@@ -239,10 +240,11 @@ export class Channel<T> implements AsyncIterable<T> {
    * Errors: `ChannelClosedError` (carrying the item) if the channel is closed before or while
    * waiting; `ChannelFullError` (carrying the item) under `reject` when full.
    */
-  send(item: T, options?: WaitOptions): Promise<SendResult<T>> {
+  send(item: T, options?: WaitOptions): Promise<SendOutcome<T>> {
     if (options !== undefined) {
       checkOptions('options', options);
       const signal = checkSignal(options.signal);
+      if (options.timeoutMs !== undefined) checkTimeout(options.timeoutMs);
       if (signal?.aborted) return Promise.reject(signal.reason);
     }
     if (this.#state !== OPEN) return Promise.reject(new ChannelClosedError(item));
@@ -265,7 +267,7 @@ export class Channel<T> implements AsyncIterable<T> {
       this.#refused++;
       return Promise.reject(new ChannelFullError(item, this.#capacity));
     }
-    return Promise.resolve(this.#overflow(item));
+    return Promise.resolve(this.#overflow(item) as SendOutcome<T>);
   }
 
   /**
@@ -442,10 +444,15 @@ export class Channel<T> implements AsyncIterable<T> {
         const options = iterator.signal === undefined ? undefined : { signal: iterator.signal };
         return ch.#receive(ITERATE, options, iterator) as Promise<IteratorResult<never, undefined>>;
       },
-      cancel(ch, waiter) {
-        if (ch.#receivers.remove(waiter)) {
-          ch.#cleanup(waiter);
-          waiter.resolve(DONE);
+      cancel(ch, iterator) {
+        const owned: ReceiveWaiter<unknown>[] = [];
+        ch.#receivers.forEach((w) => {
+          if (w.owner === iterator) owned.push(w);
+        });
+        for (const w of owned) {
+          ch.#receivers.remove(w);
+          ch.#cleanup(w);
+          w.resolve(DONE);
         }
       },
     };
@@ -507,6 +514,7 @@ export class Channel<T> implements AsyncIterable<T> {
     if (options !== undefined) {
       checkOptions('options', options);
       signal = checkSignal(options.signal);
+      if (options.timeoutMs !== undefined) checkTimeout(options.timeoutMs);
       if (signal?.aborted) return Promise.reject(signal.reason);
     }
     if (this.#buffer.length > 0) {
@@ -520,12 +528,11 @@ export class Channel<T> implements AsyncIterable<T> {
     if (this.#state !== OPEN) {
       return mode === ITERATE ? RESOLVED_DONE : Promise.reject(new ChannelClosedError());
     }
-    const timeoutMs = options?.timeoutMs === undefined ? Infinity : checkTimeout(options.timeoutMs);
+    const timeoutMs = options?.timeoutMs ?? Infinity;
     if (timeoutMs === 0) return Promise.reject(new TimeoutError(0));
     return new Promise((resolve, reject) => {
-      const waiter = new ReceiveWaiter<T>(mode, resolve, reject, undefined, 0);
+      const waiter = new ReceiveWaiter<T>(mode, resolve, reject, undefined, 0, iterator);
       this.#receivers.push(waiter);
-      if (iterator !== undefined) iterator.pending = waiter;
       if (signal !== undefined) {
         waiter.unlisten = listenForAbort(signal, (reason) => {
           waiter.unlisten = undefined;
@@ -546,7 +553,7 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   #waitToSend(item: T, options: WaitOptions | undefined): Promise<Sent> {
-    const timeoutMs = options?.timeoutMs === undefined ? Infinity : checkTimeout(options.timeoutMs);
+    const timeoutMs = options?.timeoutMs ?? Infinity;
     if (timeoutMs === 0) return Promise.reject(new TimeoutError(0, item));
     const signal = options?.signal;
     return new Promise((resolve, reject) => {
@@ -641,14 +648,12 @@ export class Channel<T> implements AsyncIterable<T> {
 
 /**
  * The iterator behind `for await (const item of channel)`. `return()` (run by `break`) ends
- * this iterator only; the channel stays open. A step still waiting when `return()` is called
- * (possible only when driving the iterator by hand) ends with done and consumes nothing.
+ * this iterator only; the channel stays open. Steps still waiting when `return()` is called
+ * (possible only when driving the iterator by hand) end with done and consume nothing.
  */
 class ChannelIterator<T> implements AsyncIterableIterator<T, undefined, undefined> {
   readonly channel: Channel<T>;
   readonly signal: AbortSignal | undefined;
-  /** The waiter of the latest step that had to wait (it may have settled since). */
-  pending: ReceiveWaiter<T> | undefined = undefined;
   #done = false;
 
   constructor(channel: Channel<T>, signal: AbortSignal | undefined) {
@@ -663,8 +668,7 @@ class ChannelIterator<T> implements AsyncIterableIterator<T, undefined, undefine
 
   return(): Promise<IteratorResult<T, undefined>> {
     this.#done = true;
-    if (this.pending !== undefined) channelInternals().cancel(this.channel, this.pending);
-    this.pending = undefined;
+    channelInternals().cancel(this.channel, this);
     return RESOLVED_DONE;
   }
 

@@ -96,9 +96,9 @@ export function onSend<T>(channel: Channel<T>, value: T): SendCase<T> {
  *
  * A receive case is ready when an item is buffered, a sender waits, or the channel is closed
  * (then it resolves with `ok: false`). A send case is ready when a receiver waits or the buffer
- * has room, and always under a drop policy (its `result` then reports any drop). Under
- * `reject`, a full channel's send case waits like any other case; pass `default: true` to
- * never wait.
+ * has room, always under a drop policy (its `result` then reports any drop), and when its
+ * channel is closed (then, if chosen, the select rejects). Under `reject`, a full channel's
+ * send case waits like any other case; pass `default: true` never to wait.
  *
  * Cancellation: when `signal` aborts or `timeoutMs` passes, no case completes and the select
  * rejects with `signal.reason` untouched, or a `TimeoutError`.
@@ -107,8 +107,8 @@ export function onSend<T>(channel: Channel<T>, value: T): SendCase<T> {
  * queues on each channel like a plain `send`/`receive`, FIFO with other waiters.
  *
  * Errors: a RangeError or TypeError for an empty or malformed case list or bad options;
- * `ChannelClosedError` (carrying the value) if a chosen send case's channel is closed, as in
- * Go, where a send on a closed channel panics.
+ * `ChannelClosedError` (carrying the value) if a send case's channel is closed when that case
+ * is chosen or while the select waits — as in Go, where a send on a closed channel panics.
  *
  * @example
  * ```ts

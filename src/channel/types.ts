@@ -10,6 +10,8 @@ import type { Clock } from '../clock.js';
  * - `drop-newest`: the incoming item is discarded; the send reports it as dropped.
  * - `drop-oldest`: the oldest buffered item is evicted to make room; the send reports it.
  * - `reject`: the send fails at once; `send` rejects with `ChannelFullError` carrying the item.
+ *   (A `select` send case is the one exception: select exists to wait, so it waits for room;
+ *   give it `default: true` never to wait.)
  */
 export type OverflowPolicy = 'block' | 'drop-newest' | 'drop-oldest' | 'reject';
 
@@ -86,6 +88,12 @@ export interface NotSent<T> {
  * a dropped item is never reported as plain success.
  */
 export type SendResult<T> = Sent | SentEvicting<T> | NotSent<T>;
+
+/**
+ * What `send` resolves with: never `full` or `closed`, which reject instead (with
+ * `ChannelFullError` or `ChannelClosedError` carrying the item).
+ */
+export type SendOutcome<T> = Sent | SentEvicting<T> | (NotSent<T> & { readonly reason: 'dropped' });
 
 /** The outcome of `tryReceive`. */
 export type ReceiveResult<T> =

@@ -57,5 +57,7 @@ export class ReceiveWaiter<T> implements Linked<ReceiveWaiter<T>> {
     readonly reject: (error: unknown) => void,
     readonly run: SelectRun | undefined,
     readonly index: number,
+    /** The iterator a step belongs to, so its `return()` can end it. */
+    readonly owner: object | undefined = undefined,
   ) {}
 }
