@@ -15,8 +15,14 @@
  *    non-decreasing; `waitingTokens` is the sum of their `n`.
  * 4. The single shared timer is armed exactly when some waiter's time to act is finite, for
  *    a time no later than the head's; an idle bucket holds no timer.
- * 5. `unmanaged` is the running total of tokens held by `reserve()` reservations (which the
- *    bucket cannot reschedule), less what their cancellations gave back.
+ * 5. `promised` is the running total of tokens taken by requests that had to wait (`take`
+ *    waiters and `reserve()` reservations), less what cancellations gave back; each such
+ *    request records the total just after its own, so `promised - promisedAt` is what later
+ *    requests have been promised.
+ * 6. Waiters are moved (rescheduled) only while no `reserve()` reservation is outstanding
+ *    (`now >= fixedUntil`): those have fixed times, and moving a waiter earlier past one could
+ *    grant more than the bucket's cap allows at that instant. While one is outstanding,
+ *    cancelling gives back what x/time/rate's CancelAt would, and nothing moves.
  */
 import { type Clock, checkClock, type TimerHandle } from '../clock.js';
 import { TimeoutError } from '../errors.js';
@@ -94,8 +100,8 @@ class TakeWaiter implements Linked<TakeWaiter> {
     /** Latest time the caller accepts (`Infinity`: none). */
     readonly deadline: number,
     readonly timeoutMs: number,
-    /** `unmanaged` when this waiter reserved. */
-    readonly unmanagedAt: number,
+    /** `promised` just after this waiter reserved. */
+    readonly promisedAt: number,
     readonly resolve: () => void,
     readonly reject: (error: unknown) => void,
   ) {}
@@ -129,7 +135,9 @@ export class TokenBucket implements RateLimiter {
   #last: number;
   readonly #waiters = new WaiterList<TakeWaiter>();
   #waitingTokens = 0;
-  #unmanaged = 0;
+  #promised = 0;
+  /** The latest time to act of any `reserve()` reservation. */
+  #fixedUntil = Number.NEGATIVE_INFINITY;
   #timer: TimerHandle | undefined = undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #granted = 0;
@@ -196,8 +204,8 @@ export class TokenBucket implements RateLimiter {
    * so a caller is never overtaken by a later one.
    *
    * Cancellation: if `signal` aborts while waiting, the promise rejects with `signal.reason`
-   * untouched and the tokens go back (all of them when only other `take` callers queue behind,
-   * since those are moved up; otherwise those no later reservation has been promised).
+   * untouched and its tokens go back: all of them, with the callers behind it moved up — or,
+   * while a `reserve()` reservation is outstanding, those no later request has been promised.
    * An already-aborted signal rejects at once and takes nothing.
    *
    * Ordering: first come, first served; `tryTake` never goes ahead of a waiting caller.
@@ -235,13 +243,15 @@ export class TokenBucket implements RateLimiter {
     }
     this.#tokens -= n;
     this.#waitingTokens += n;
+    this.#promised += n;
+    const promisedAt = this.#promised;
     return new Promise<void>((resolve, reject) => {
       const waiter = new TakeWaiter(
         n,
         timeToAct,
         now + timeoutMs,
         timeoutMs,
-        this.#unmanaged,
+        promisedAt,
         resolve,
         reject,
       );
@@ -276,21 +286,24 @@ export class TokenBucket implements RateLimiter {
       return new FixedReservation(false, Number.POSITIVE_INFINITY, timeToAct, undefined);
     }
     this.#tokens -= n;
-    this.#unmanaged += n;
     this.#grant(n);
-    const unmanagedAt = this.#unmanaged;
+    if (timeToAct <= now) return new FixedReservation(true, 0, timeToAct, undefined);
+    this.#promised += n;
+    const promisedAt = this.#promised;
+    if (timeToAct > this.#fixedUntil) this.#fixedUntil = timeToAct;
     let cancelled = false;
     return new FixedReservation(true, timeToAct - now, timeToAct, () => {
       if (cancelled) return;
       cancelled = true;
-      this.#giveBackReservation(n, timeToAct, unmanagedAt);
+      this.#giveBackReservation(n, timeToAct, promisedAt);
     });
   }
 
   /**
    * Changes the rate. Tokens accrued so far count at the old rate; from now on the new one
    * applies, and waiting callers are rescheduled to it (a waiter whose new time would pass its
-   * `timeoutMs` is rejected with a `TimeoutError`, and its tokens go back).
+   * `timeoutMs` is rejected with a `TimeoutError`, and its tokens go back). While a `reserve()`
+   * reservation is outstanding, waiters keep their times and only later requests see the change.
    */
   setRate(rate: number): void {
     const checked = checkRate(rate);
@@ -352,7 +365,7 @@ export class TokenBucket implements RateLimiter {
     if (now <= last) return last;
     if (this.#tokens < this.#burst) {
       const tokens = this.#tokens + (now - last) * this.#perMs;
-      this.#tokens = tokens < this.#burst ? tokens : this.#burst;
+      this.#tokens = Math.min(tokens, this.#burst);
     }
     this.#last = now;
     return now;
@@ -410,29 +423,37 @@ export class TokenBucket implements RateLimiter {
     }
   };
 
-  /** A waiting `take` left (abort): give its tokens back and move the others up. */
+  /** A waiting `take` left (abort): give its tokens back and, when safe, move the others up. */
   #giveBackWaiter(waiter: TakeWaiter): void {
     if (!this.#waiters.remove(waiter)) return;
     const now = this.#advance();
     this.#cancelled++;
     this.#waitingTokens -= waiter.n;
-    // Reservations made after this waiter by `reserve()` keep their times; the tokens they
-    // were promised cannot come back. The other waiters are rescheduled, so they move up.
-    const keep = Math.min(waiter.n, this.#unmanaged - waiter.unmanagedAt);
-    this.#tokens = Math.min(this.#burst, this.#tokens + waiter.n - keep);
-    this.#reschedule(now);
+    if (now >= this.#fixedUntil) {
+      this.#restore(waiter.n);
+      this.#reschedule(now);
+    } else {
+      this.#restore(waiter.n - (this.#promised - waiter.promisedAt));
+      this.#arm(now);
+    }
   }
 
-  /** `reserve().cancel()`: x/time/rate's CancelAt, counting tokens instead of durations. */
-  #giveBackReservation(n: number, timeToAct: number, unmanagedAt: number): void {
+  /**
+   * `reserve().cancel()`: x/time/rate's CancelAt — give back the tokens no later request has
+   * been promised — counting tokens rather than converting durations at the current rate, so
+   * a rate change in between cannot skew it.
+   */
+  #giveBackReservation(n: number, timeToAct: number, promisedAt: number): void {
     const now = this.#advance();
     if (timeToAct <= now) return; // already acted on: nothing to give back
     this.#cancelled++;
-    const restore = n - (this.#unmanaged - unmanagedAt);
-    if (restore <= 0) return;
-    this.#unmanaged -= restore;
-    this.#tokens = Math.min(this.#burst, this.#tokens + restore);
-    this.#reschedule(now);
+    this.#restore(n - (this.#promised - promisedAt));
+  }
+
+  #restore(tokens: number): void {
+    if (tokens <= 0) return;
+    this.#promised -= tokens;
+    this.#tokens = Math.min(this.#burst, this.#tokens + tokens);
   }
 
   /**
@@ -440,7 +461,7 @@ export class TokenBucket implements RateLimiter {
    * order. A waiter whose new time passes its deadline is rejected and its tokens go back.
    */
   #reschedule(now: number): void {
-    if (this.#waiters.length === 0) {
+    if (this.#waiters.length === 0 || now < this.#fixedUntil) {
       this.#arm(now);
       return;
     }
@@ -455,6 +476,7 @@ export class TokenBucket implements RateLimiter {
       if (at > w.deadline) {
         this.#waiters.remove(w);
         this.#waitingTokens -= w.n;
+        this.#promised -= w.n;
         this.#timedOut++;
         expired.push(w);
       } else {
