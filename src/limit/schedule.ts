@@ -265,7 +265,7 @@ export class Scheduler {
   /** The ledger's earliest time, never before a request made earlier. */
   #earliest(n: number, now: number): number {
     const at = this.#ledger.earliest(n, now);
-    return at < this.#lastAt ? this.#lastAt : at;
+    return Math.max(at, this.#lastAt);
   }
 
   #grant(n: number): TakeResult {

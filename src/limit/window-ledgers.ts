@@ -1,0 +1,210 @@
+/**
+ * The arithmetic of the window limiters: "at most `limit` in any `windowMs`" kept three ways.
+ *
+ * - `SlidingLogLedger` (exact): remembers when each request acted. A request may act at t if
+ *   the requests in (t − windowMs, t] plus its own number at most `limit`. Memory: one entry per
+ *   request in the last window (at most `limit`), plus those scheduled ahead.
+ * - `FixedWindowLedger`: counts per window [k·windowMs, (k+1)·windowMs) from the limiter's
+ *   start. Cheap, but a burst at the end of one window and another at the start of the next
+ *   can put up to 2·limit within one `windowMs`.
+ * - `SlidingCounterLedger` (approximate): the fixed-window counts of the current and the
+ *   previous window, the previous weighted by how much of it still overlaps the sliding
+ *   window: estimate(t) = previous·(1 − elapsed/windowMs) + current. It assumes the previous
+ *   window's requests were spread evenly; when they were bunched at its end it can admit up to
+ *   2·limit in one sliding window, when bunched at its start it admits fewer than it could.
+ *   Memory: two counters (plus windows scheduled ahead).
+ *
+ * Every ledger only ever appends at or after its latest commitment (the scheduler places
+ * requests in order), so "the requests before t" are all that `earliest` must look at.
+ */
+import { RingBuffer } from '../internal/ring-buffer.js';
+import type { Ledger } from './schedule.js';
+
+/** Exact sliding window over a log of (time, n) entries, oldest first. */
+export class SlidingLogLedger implements Ledger {
+  readonly #times = new RingBuffer<number>();
+  readonly #counts = new RingBuffer<number>();
+  /** Sum of the counts in the log. */
+  #total = 0;
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {}
+
+  /** Requests counted in the log (the last window and any scheduled ahead). */
+  get total(): number {
+    return this.#total;
+  }
+
+  advance(now: number): void {
+    const cutoff = now - this.windowMs;
+    while (this.#times.length > 0 && (this.#times.peek() as number) <= cutoff) {
+      this.#times.shift();
+      this.#total -= this.#counts.shift();
+    }
+  }
+
+  earliest(n: number, now: number): number {
+    const last = this.#times.length > 0 ? this.#times.at(this.#times.length - 1) : now;
+    const from = last > now ? last : now;
+    // Entries still inside (from − windowMs, from]; drop the oldest until n fits.
+    let total = this.#total;
+    let at = from;
+    for (let i = 0; total + n > this.limit; i++) {
+      if (i >= this.#times.length) return Number.POSITIVE_INFINITY;
+      total -= this.#counts.at(i);
+      const leaves = this.#times.at(i) + this.windowMs;
+      if (leaves > at) at = leaves;
+    }
+    return at;
+  }
+
+  commit(n: number, at: number): void {
+    const last = this.#times.length - 1;
+    if (last >= 0 && this.#times.at(last) === at) {
+      this.#counts.push(this.#counts.pop() + n);
+    } else {
+      this.#times.push(at);
+      this.#counts.push(n);
+    }
+    this.#total += n;
+  }
+
+  uncommit(n: number, at: number): void {
+    // Usually the newest entry; search from the tail.
+    for (let i = this.#times.length - 1; i >= 0; i--) {
+      if (this.#times.at(i) !== at) continue;
+      const left = this.#counts.at(i) - n;
+      this.#total -= n;
+      if (left > 0) this.#replaceCount(i, left);
+      else this.#removeAt(i);
+      return;
+    }
+  }
+
+  #replaceCount(index: number, count: number): void {
+    const counts = this.#counts.drain();
+    counts[index] = count;
+    for (const c of counts) this.#counts.push(c);
+  }
+
+  #removeAt(index: number): void {
+    const times = this.#times.drain();
+    const counts = this.#counts.drain();
+    for (let i = 0; i < times.length; i++) {
+      if (i === index) continue;
+      this.#times.push(times[i] as number);
+      this.#counts.push(counts[i] as number);
+    }
+  }
+}
+
+/** Counts per window index, kept for the current window and any scheduled ahead. */
+export class WindowCounts {
+  readonly #counts = new Map<number, number>();
+
+  get(index: number): number {
+    return this.#counts.get(index) ?? 0;
+  }
+
+  add(index: number, n: number): void {
+    const count = this.get(index) + n;
+    if (count > 0) this.#counts.set(index, count);
+    else this.#counts.delete(index);
+  }
+
+  /** Forgets windows before `index`. */
+  dropBefore(index: number): void {
+    for (const key of this.#counts.keys()) if (key < index) this.#counts.delete(key);
+  }
+
+  /** Windows with a count (for idleness checks). */
+  get size(): number {
+    return this.#counts.size;
+  }
+}
+
+/** Fixed windows [origin + k·windowMs, origin + (k+1)·windowMs). */
+export class FixedWindowLedger implements Ledger {
+  readonly counts: WindowCounts = new WindowCounts();
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+    readonly origin: number,
+  ) {}
+
+  index(time: number): number {
+    return Math.floor((time - this.origin) / this.windowMs);
+  }
+
+  advance(now: number): void {
+    this.counts.dropBefore(this.index(now));
+  }
+
+  earliest(n: number, now: number): number {
+    let index = this.index(now);
+    while (this.counts.get(index) + n > this.limit) index++;
+    const start = this.origin + index * this.windowMs;
+    return start > now ? start : now;
+  }
+
+  commit(n: number, at: number): void {
+    this.counts.add(this.index(at), n);
+  }
+
+  uncommit(n: number, at: number): void {
+    this.counts.add(this.index(at), -n);
+  }
+}
+
+/** The two-counter approximation of a sliding window. */
+export class SlidingCounterLedger implements Ledger {
+  readonly counts: WindowCounts = new WindowCounts();
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+    readonly origin: number,
+  ) {}
+
+  index(time: number): number {
+    return Math.floor((time - this.origin) / this.windowMs);
+  }
+
+  advance(now: number): void {
+    this.counts.dropBefore(this.index(now) - 1);
+  }
+
+  /** The weighted estimate of requests in the sliding window ending at `time`. */
+  estimate(time: number): number {
+    const index = this.index(time);
+    const elapsed = (time - this.origin - index * this.windowMs) / this.windowMs;
+    return this.counts.get(index - 1) * (1 - elapsed) + this.counts.get(index);
+  }
+
+  earliest(n: number, now: number): number {
+    for (let index = this.index(now); ; index++) {
+      const current = this.counts.get(index);
+      if (current + n > this.limit) continue; // this window is full whatever the weight
+      const start = this.origin + index * this.windowMs;
+      const from = start > now ? start : now;
+      const previous = this.counts.get(index - 1);
+      if (previous === 0) return from;
+      // previous·(1 − (t − start)/windowMs) + current + n ≤ limit, solved for t.
+      const fraction = 1 - (this.limit - current - n) / previous;
+      if (fraction >= 1) continue; // not before the window ends: try the next one
+      const at = start + fraction * this.windowMs;
+      return at > from ? at : from;
+    }
+  }
+
+  commit(n: number, at: number): void {
+    this.counts.add(this.index(at), n);
+  }
+
+  uncommit(n: number, at: number): void {
+    this.counts.add(this.index(at), -n);
+  }
+}
