@@ -47,7 +47,7 @@ export class SlidingLogLedger implements Ledger {
 
   earliest(n: number, now: number): number {
     const last = this.#times.length > 0 ? this.#times.at(this.#times.length - 1) : now;
-    const from = last > now ? last : now;
+    const from = Math.max(last, now);
     // Entries still inside (from − windowMs, from]; drop the oldest until n fits.
     let total = this.#total;
     let at = from;
@@ -147,7 +147,7 @@ export class FixedWindowLedger implements Ledger {
     let index = this.index(now);
     while (this.counts.get(index) + n > this.limit) index++;
     const start = this.origin + index * this.windowMs;
-    return start > now ? start : now;
+    return Math.max(start, now);
   }
 
   commit(n: number, at: number): void {
@@ -189,14 +189,14 @@ export class SlidingCounterLedger implements Ledger {
       const current = this.counts.get(index);
       if (current + n > this.limit) continue; // this window is full whatever the weight
       const start = this.origin + index * this.windowMs;
-      const from = start > now ? start : now;
+      const from = Math.max(start, now);
       const previous = this.counts.get(index - 1);
       if (previous === 0) return from;
       // previous·(1 − (t − start)/windowMs) + current + n ≤ limit, solved for t.
       const fraction = 1 - (this.limit - current - n) / previous;
       if (fraction >= 1) continue; // not before the window ends: try the next one
       const at = start + fraction * this.windowMs;
-      return at > from ? at : from;
+      return Math.max(at, from);
     }
   }
 
