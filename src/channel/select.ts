@@ -134,6 +134,9 @@ export function select(
   const timeoutMs =
     options.timeoutMs === undefined ? Infinity : checkDuration('timeoutMs', options.timeoutMs);
   const clock = checkClock(options.clock);
+  if (options.default !== undefined && typeof options.default !== 'boolean') {
+    throw new TypeError(`Expected \`default\` to be a boolean, got ${describe(options.default)}`);
+  }
   if (signal?.aborted) return Promise.reject(signal.reason);
 
   const ch = channelInternals();
@@ -240,12 +243,13 @@ function checkCases(cases: unknown): asserts cases is readonly SelectCase[] {
   if (cases.length === 0) {
     throw new RangeError('Expected `cases` to hold at least one case, got `[]` (array)');
   }
-  cases.forEach((c: unknown, index) => {
-    const k = (c as SelectCase | null)?.kind;
+  for (let index = 0; index < cases.length; index++) {
+    const c: unknown = cases[index];
+    const k = (c as SelectCase | null | undefined)?.kind;
     if ((k !== 'receive' && k !== 'send') || !((c as SelectCase).channel instanceof Channel)) {
       throw new TypeError(
         `Expected \`cases[${index}]\` to be made by onReceive() or onSend(), got ${describe(c)}`,
       );
     }
-  });
+  }
 }
