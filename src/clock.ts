@@ -51,7 +51,8 @@ function armLong(timer: LongTimer): void {
 export const systemClock: Clock = Object.freeze({
   now: (): number => performance.now(),
   setTimer(callback: () => void, delayMs: number): TimerHandle {
-    if (delayMs <= MAX_TIMER_DELAY_MS) return setTimeout(callback, delayMs);
+    // NaN and negative delays take the short path, where setTimeout treats them as 1 ms.
+    if (!(delayMs > MAX_TIMER_DELAY_MS)) return setTimeout(callback, delayMs);
     const timer = new LongTimer(callback, performance.now() + delayMs);
     armLong(timer);
     return timer;

@@ -43,8 +43,8 @@ export class BinaryHeap<T> {
   pop(): T | undefined {
     const items = this.#items;
     const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last !== undefined) {
+    const last = items.pop() as T;
+    if (items.length > 0) {
       let i = 0;
       const n = items.length;
       for (;;) {

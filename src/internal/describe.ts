@@ -4,6 +4,7 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') shown = JSON.stringify(value);
   else if (typeof value === 'function') shown = `function ${value.name || '(anonymous)'}`;
   else if (typeof value === 'bigint') shown = `${value}n`;
+  else if (Object.is(value, -0)) shown = '-0';
   else if (typeof value === 'object' && value !== null) {
     try {
       shown = JSON.stringify(value) ?? String(value);

@@ -55,7 +55,10 @@ export function checkOptionalFunction<F extends Function>(
 
 /** An object (or `undefined`, read as `{}`): catches `send(item, 5)` style mistakes. */
 export function checkOptions(name: string, value: unknown): void {
-  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+  if (
+    value !== undefined &&
+    (typeof value !== 'object' || value === null || Array.isArray(value))
+  ) {
     throw new TypeError(`Expected \`${name}\` to be an options object, got ${describe(value)}`);
   }
 }

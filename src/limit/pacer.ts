@@ -80,6 +80,16 @@ export class Pacer implements RateLimiter {
     return this.#bucket.waiting;
   }
 
+  /** True when the pacer holds no state a new one would not. */
+  get idle(): boolean {
+    return this.#bucket.idle;
+  }
+
+  /** What `tryTake(n)` would return now, taking nothing. */
+  peek(n = 1): TakeResult {
+    return this.#bucket.peek(n);
+  }
+
   /** Goes now if this event's slot has come and nobody waits; never waits. */
   tryTake(n = 1): TakeResult {
     return this.#bucket.tryTake(n);

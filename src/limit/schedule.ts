@@ -47,6 +47,8 @@ export interface Ledger {
   commit(n: number, at: number): void;
   /** Undoes (part of) a commitment of `n` at `at`, without applying bounds (see `advance`). */
   uncommit(n: number, at: number): void;
+  /** True when the ledger holds nothing a new ledger would not (a full bucket, an empty log). */
+  isIdle(): boolean;
 }
 
 /** Counters every scheduler keeps. */
@@ -135,6 +137,20 @@ export class Scheduler {
   /** Callers of `take` waiting now. */
   get waiting(): number {
     return this.#waiters.length;
+  }
+
+  /** True when nothing waits, no reservation is outstanding and the ledger is as new. */
+  get idle(): boolean {
+    const now = this.advance();
+    return this.#waiters.length === 0 && now >= this.#fixedUntil && this.#ledger.isIdle();
+  }
+
+  /** What `tryTake(n)` would return now, taking nothing. */
+  peek(n: number): TakeResult {
+    const now = this.advance();
+    const at = this.#earliest(n, now);
+    if (at <= now && this.#waiters.length === 0) return OK;
+    return { ok: false, retryAfterMs: Math.max(0, at - now) };
   }
 
   /** Takes `n` now if it needs no waiting and no earlier request is still to act. */

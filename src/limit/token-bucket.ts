@@ -97,6 +97,10 @@ class TokenLedger implements Ledger {
   uncommit(n: number): void {
     if (this.perMs !== Number.POSITIVE_INFINITY) this.tokens += n;
   }
+
+  isIdle(): boolean {
+    return this.tokens >= this.burst;
+  }
 }
 
 /**
@@ -160,6 +164,17 @@ export class TokenBucket implements RateLimiter {
   /** Callers of `take` waiting now. */
   get waiting(): number {
     return this.#schedule.waiting;
+  }
+
+  /** True when the limiter holds no state a new one would not: it can be forgotten. */
+  get idle(): boolean {
+    return this.#schedule.idle;
+  }
+
+  /** What `tryTake(n)` would return now, taking nothing. */
+  peek(n = 1): TakeResult {
+    this.#checkN(n);
+    return this.#schedule.peek(n);
   }
 
   /**

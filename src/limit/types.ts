@@ -47,6 +47,10 @@ export interface Reservation {
 
 /** What every rate limiter offers. */
 export interface RateLimiter {
+  /** What `tryTake(n)` would return now, taking nothing. */
+  peek(n?: number): TakeResult;
+  /** True when the limiter holds no state a new one would not (so a keyed map may drop it). */
+  readonly idle: boolean;
   /** Takes `n` now if that needs no waiting and nobody is waiting already. Never waits. */
   tryTake(n?: number): TakeResult;
   /** Waits until `n` can be taken, first come, first served. */

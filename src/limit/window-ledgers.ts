@@ -60,6 +60,10 @@ export class SlidingLogLedger implements Ledger {
     return at;
   }
 
+  isIdle(): boolean {
+    return this.#total === 0;
+  }
+
   commit(n: number, at: number): void {
     const last = this.#times.length - 1;
     if (last >= 0 && this.#times.at(last) === at) {
@@ -154,6 +158,10 @@ export class FixedWindowLedger implements Ledger {
     this.counts.add(this.index(at), n);
   }
 
+  isIdle(): boolean {
+    return this.counts.size === 0;
+  }
+
   uncommit(n: number, at: number): void {
     this.counts.add(this.index(at), -n);
   }
@@ -202,6 +210,10 @@ export class SlidingCounterLedger implements Ledger {
 
   commit(n: number, at: number): void {
     this.counts.add(this.index(at), n);
+  }
+
+  isIdle(): boolean {
+    return this.counts.size === 0;
   }
 
   uncommit(n: number, at: number): void {

@@ -105,6 +105,17 @@ export class WindowLimiter implements RateLimiter {
     return this.#schedule.waiting;
   }
 
+  /** True when the limiter holds no state a new one would not: it can be forgotten. */
+  get idle(): boolean {
+    return this.#schedule.idle;
+  }
+
+  /** What `tryTake(n)` would return now, taking nothing. */
+  peek(n = 1): TakeResult {
+    this.#checkN(n);
+    return this.#schedule.peek(n);
+  }
+
   /**
    * Counts `n` now if the window has room and nobody is waiting; never waits. Returns
    * `{ ok: true }` or `{ ok: false, retryAfterMs }`. A RangeError for `n` not an integer from

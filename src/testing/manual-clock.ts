@@ -14,6 +14,7 @@ import { describe } from '../internal/describe.js';
 class ManualTimer {
   live = true;
   constructor(
+    readonly clock: ManualClock,
     readonly dueAt: number,
     readonly seq: number,
     readonly callback: () => void,
@@ -59,7 +60,7 @@ export class ManualClock implements Clock {
   );
 
   constructor(options: ManualClockOptions = {}) {
-    const start = options.start ?? 0;
+    const start = options.start === undefined ? 0 : options.start;
     if (typeof start !== 'number' || !Number.isFinite(start)) {
       throw new RangeError(`Expected \`start\` to be a finite number, got ${describe(start)}`);
     }
@@ -74,7 +75,7 @@ export class ManualClock implements Clock {
   /** Arms a timer due `delayMs` from now (a negative or NaN delay counts as 0). */
   setTimer(callback: () => void, delayMs: number): TimerHandle {
     const delay = Number.isNaN(delayMs) ? 0 : Math.max(delayMs, 0);
-    const timer = new ManualTimer(this.#now + delay, this.#seq++, callback);
+    const timer = new ManualTimer(this, this.#now + delay, this.#seq++, callback);
     this.#timers.push(timer);
     this.#pending++;
     return timer;
@@ -82,7 +83,7 @@ export class ManualClock implements Clock {
 
   /** Cancels a timer; harmless if it already fired or was cleared. */
   clearTimer(handle: TimerHandle): void {
-    if (handle instanceof ManualTimer && handle.live) {
+    if (handle instanceof ManualTimer && handle.live && handle.clock === this) {
       handle.live = false;
       this.#pending--;
     }
@@ -108,8 +109,10 @@ export class ManualClock implements Clock {
 
   /** Moves time forward to `time` (never backwards), firing due timers in order. */
   advanceTo(time: number): void {
-    if (typeof time !== 'number' || Number.isNaN(time)) {
-      throw new RangeError(`Expected \`time\` to be a number, got ${describe(time)}`);
+    if (typeof time !== 'number' || Number.isNaN(time) || time === Number.POSITIVE_INFINITY) {
+      throw new RangeError(
+        `Expected \`time\` to be a number below Infinity, got ${describe(time)}`,
+      );
     }
     while (this.#fireNext(time)) {}
     if (time > this.#now) this.#now = time;
@@ -132,18 +135,28 @@ export class ManualClock implements Clock {
    * after `limit` timers, which usually means something re-arms a timer forever.
    */
   runAll(limit = 100_000): void {
-    for (let fired = 0; this.#fireNext(Number.POSITIVE_INFINITY); fired++) {
+    checkLimit(limit);
+    for (let fired = 0; this.#hasFiniteTimer(); fired++) {
       if (fired >= limit) throw new RangeError(`runAll fired ${limit} timers and more are pending`);
+      this.#fireNext(Number.MAX_VALUE);
     }
   }
 
   /** Like {@link ManualClock.runAll}, letting promise callbacks run between timers. */
   async runAllAsync(limit = 100_000): Promise<void> {
+    checkLimit(limit);
     await macrotask();
-    for (let fired = 0; this.#fireNext(Number.POSITIVE_INFINITY); fired++) {
+    for (let fired = 0; this.#hasFiniteTimer(); fired++) {
       if (fired >= limit) throw new RangeError(`runAll fired ${limit} timers and more are pending`);
+      this.#fireNext(Number.MAX_VALUE);
       await macrotask();
     }
+  }
+
+  /** True if a live timer is due at a finite time (one armed with an infinite delay never is). */
+  #hasFiniteTimer(): boolean {
+    const next = this.#peekLive();
+    return next !== undefined && next.dueAt !== Number.POSITIVE_INFINITY;
   }
 
   #peekLive(): ManualTimer | undefined {
@@ -165,6 +178,12 @@ export class ManualClock implements Clock {
     if (timer.dueAt > this.#now) this.#now = timer.dueAt;
     timer.callback();
     return true;
+  }
+}
+
+function checkLimit(limit: unknown): void {
+  if (!(typeof limit === 'number' && Number.isInteger(limit) && limit >= 0)) {
+    throw new RangeError(`Expected \`limit\` to be an integer from 0 up, got ${describe(limit)}`);
   }
 }
 
