@@ -32,3 +32,28 @@ export type { Clock, TimerHandle } from './clock.js';
 export { MAX_TIMER_DELAY_MS, systemClock } from './clock.js';
 export { ChannelClosedError, ChannelFullError, SluiceError, TimeoutError } from './errors.js';
 export { InvariantError } from './internal/invariant.js';
+export type { AllOfOptions } from './limit/composite.js';
+export { allOf } from './limit/composite.js';
+export type { KeyedLimiterOptions, KeyOverflowPolicy } from './limit/keyed.js';
+export { KeyedLimiter, KeyLimitError } from './limit/keyed.js';
+export type { LimitedOptions } from './limit/limited.js';
+export { limited } from './limit/limited.js';
+export type { PacerOptions } from './limit/pacer.js';
+export { Pacer } from './limit/pacer.js';
+export type { ScheduleStats } from './limit/schedule.js';
+export type {
+  AcquireOptions,
+  Permit,
+  SemaphoreOptions,
+  SemaphoreStats,
+} from './limit/semaphore.js';
+export { Semaphore } from './limit/semaphore.js';
+export type { TokenBucketOptions, TokenBucketStats } from './limit/token-bucket.js';
+export { perInterval, TokenBucket } from './limit/token-bucket.js';
+export type { RateLimiter, Reservation, TakeOptions, TakeResult } from './limit/types.js';
+export type {
+  WindowAlgorithm,
+  WindowLimiterOptions,
+  WindowLimiterStats,
+} from './limit/window-limiter.js';
+export { WindowLimiter } from './limit/window-limiter.js';
