@@ -10,8 +10,13 @@
  *    producer never waits; when the queue is full the oldest item is evicted, and every
  *    eviction is reported. The consumer waits for items instead of polling, and stops when
  *    the producer closes the channel.
+ * 3. Rate limiting: a token bucket of 5 refilled one token every 200 ms, and a producer trying
+ *    every 100 ms. With `tryTake` (the original program) an attempt without a token is
+ *    skipped; with `take` the producer waits for its token, so nothing is skipped and the
+ *    pace settles at one item per 200 ms. No goroutine refills the bucket: it is computed
+ *    from the time elapsed.
  */
-import { Channel, type OverflowPolicy } from 'sluice';
+import { Channel, type OverflowPolicy, perInterval, TokenBucket } from 'sluice';
 import { ManualClock } from 'sluice/testing';
 
 async function pipeline(overflow: OverflowPolicy, items: number): Promise<void> {
@@ -69,7 +74,47 @@ async function pipeline(overflow: OverflowPolicy, items: number): Promise<void> 
   );
 }
 
+async function rateLimited(mode: 'tryTake' | 'take', items: number): Promise<void> {
+  const clock = new ManualClock();
+  const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimer(resolve, ms));
+  const log = (message: string) => console.log(`${String(clock.now()).padStart(6)} ms  ${message}`);
+  const bucket = new TokenBucket({ rate: perInterval(1, 200), burst: 5, clock });
+  let produced = 0;
+  let skipped = 0;
+  const producer = async () => {
+    for (let i = 0; i < items; i++) {
+      if (mode === 'take') {
+        await bucket.take();
+        log(`produced item ${i}`);
+        produced++;
+      } else if (bucket.tryTake().ok) {
+        log(`produced item ${i}`);
+        produced++;
+      } else {
+        log(`rate limit hit: item ${i} skipped`);
+        skipped++;
+      }
+      await sleep(100);
+    }
+  };
+  const done = producer();
+  await clock.runAllAsync();
+  await done;
+  console.log(
+    `\n  ${produced} produced, ${skipped} skipped in ${clock.now()} ms; the bucket holds no timer now` +
+      ` (${clock.pendingTimers} pending).\n`,
+  );
+}
+
 console.log('1. Bounded channel (capacity 5, block): the producer waits when the buffer is full\n');
 await pipeline('block', 10);
 console.log('2. Queue that absorbs bursts (capacity 5, drop-oldest): the producer never waits\n');
 await pipeline('drop-oldest', 20);
+console.log(
+  '3a. Token bucket (5, one token per 200 ms), tryTake: attempts without a token are skipped\n',
+);
+await rateLimited('tryTake', 20);
+console.log(
+  '3b. The same bucket with take: the producer waits for each token, nothing is skipped\n',
+);
+await rateLimited('take', 20);
