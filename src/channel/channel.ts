@@ -136,11 +136,12 @@ export class Channel<T> implements AsyncIterable<T> {
    */
   constructor(options: ChannelOptions<T> = {}) {
     checkOptions('options', options);
-    this.#policy = checkOneOf('overflow', options.overflow ?? 'block', POLICIES);
+    const { overflow, capacity } = options;
+    this.#policy = checkOneOf('overflow', overflow === undefined ? 'block' : overflow, POLICIES);
     const drops = this.#policy === 'drop-newest' || this.#policy === 'drop-oldest';
     this.#capacity = drops
-      ? checkCount('capacity', options.capacity, 1)
-      : checkCount('capacity', options.capacity ?? 0, 0, true);
+      ? checkCount('capacity', capacity, 1)
+      : checkCount('capacity', capacity === undefined ? 0 : capacity, 0, true);
     const onDrop = checkOptionalFunction<DropHandler<T>>('onDrop', options.onDrop);
     this.#hooks = onDrop === undefined ? undefined : { onDrop };
     this.#clock = checkClock(options.clock);

@@ -12,16 +12,17 @@
  * Invariants:
  * 1. Time never runs backwards: `now` is the latest clock reading seen (the ledger's too).
  * 2. Waiters are in FIFO order with non-decreasing times to act; `waitingTokens` is the sum of
- *    their `n`. No request is placed before one made earlier (`lastAt` is the latest time to
- *    act handed out), so grants happen in request order.
+ *    their `n`. A new request is never placed before the last waiter, so `take` callers are
+ *    granted in the order they called.
  * 3. The shared timer is armed exactly when the head waiter's time is finite, for a time no
  *    later than it; an idle limiter holds no timer.
  * 4. `promised` is the total taken by requests that had to wait, less what cancellations gave
  *    back; each such request records the total just after its own (`promisedAt`).
- * 5. Waiters are moved (rescheduled) only while no `reserve()` reservation is outstanding
- *    (`now >= fixedUntil`): reservations have fixed times, and a waiter moved up past one could
- *    break the limit at that instant. Meanwhile a cancellation gives back only what no later
- *    request has been promised (golang.org/x/time/rate's CancelAt, counted in tokens).
+ * 5. `fixed` holds the times to act of the `reserve()` reservations still outstanding (not
+ *    cancelled, time not yet come). Waiters are moved (rescheduled) only while it is empty:
+ *    reservations have fixed times, and a waiter moved up past one could break the limit at
+ *    that instant. Meanwhile a cancellation gives back only what no later request has been
+ *    promised (golang.org/x/time/rate's CancelAt, counted in tokens).
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import { TimeoutError } from '../errors.js';
@@ -108,10 +109,10 @@ export class Scheduler {
   readonly #ledger: Ledger;
   readonly #waiters = new WaiterList<Waiter>();
   #now: number;
-  #lastAt = Number.NEGATIVE_INFINITY;
   #waitingTokens = 0;
   #promised = 0;
-  #fixedUntil = Number.NEGATIVE_INFINITY;
+  /** Times to act of outstanding `reserve()` reservations (pruned lazily). */
+  #fixed: number[] = [];
   #timer: TimerHandle | undefined = undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #granted = 0;
@@ -142,7 +143,7 @@ export class Scheduler {
   /** True when nothing waits, no reservation is outstanding and the ledger is as new. */
   get idle(): boolean {
     const now = this.advance();
-    return this.#waiters.length === 0 && now >= this.#fixedUntil && this.#ledger.isIdle();
+    return this.#waiters.length === 0 && !this.#fixedAhead(now) && this.#ledger.isIdle();
   }
 
   /** What `tryTake(n)` would return now, taking nothing. */
@@ -189,7 +190,6 @@ export class Scheduler {
       return Promise.reject(TimeoutError.wouldExceed(wait, timeoutMs));
     }
     this.#ledger.commit(n, at);
-    this.#lastAt = at;
     this.#waitingTokens += n;
     this.#promised += n;
     const promisedAt = this.#promised;
@@ -218,16 +218,16 @@ export class Scheduler {
     this.#grant(n);
     if (at <= now && this.#waiters.length === 0)
       return new FixedReservation(true, 0, at, undefined);
-    this.#lastAt = at;
     this.#promised += n;
     const promisedAt = this.#promised;
-    if (at > this.#fixedUntil) this.#fixedUntil = at;
+    this.#fixed.push(at);
     let cancelled = false;
     return new FixedReservation(true, at - now, at, () => {
       if (cancelled) return;
       cancelled = true;
       const current = this.advance();
-      if (at <= current) return; // acted on already: nothing to give back
+      if (at < current) return; // acted on already: nothing to give back
+      this.#fixed.splice(this.#fixed.indexOf(at), 1);
       this.#cancelled++;
       this.#giveBack(n, at, promisedAt);
       this.#ledger.advance(current);
@@ -241,7 +241,7 @@ export class Scheduler {
    */
   reschedule(): void {
     const now = this.advance();
-    if (this.#waiters.length > 0 && now >= this.#fixedUntil) {
+    if (this.#waiters.length > 0 && !this.#fixedAhead(now)) {
       this.#replan(now);
       this.#ledger.advance(now);
     }
@@ -278,10 +278,17 @@ export class Scheduler {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  /** The ledger's earliest time, never before a request made earlier. */
+  /** The ledger's earliest time, never before the last waiter's. */
   #earliest(n: number, now: number): number {
     const at = this.#ledger.earliest(n, now);
-    return Math.max(at, this.#lastAt);
+    const tail = this.#waiters.tail;
+    return tail === undefined ? at : Math.max(at, tail.at);
+  }
+
+  /** True while a `reserve()` reservation's time to act is still to come. */
+  #fixedAhead(now: number): boolean {
+    if (this.#fixed.some((at) => at <= now)) this.#fixed = this.#fixed.filter((at) => at > now);
+    return this.#fixed.length > 0;
   }
 
   #grant(n: number): TakeResult {
@@ -296,10 +303,9 @@ export class Scheduler {
     const now = this.advance();
     this.#cancelled++;
     this.#waitingTokens -= waiter.n;
-    if (now >= this.#fixedUntil) {
+    if (!this.#fixedAhead(now)) {
       this.#ledger.uncommit(waiter.n, waiter.at);
       this.#promised -= waiter.n;
-      this.#lastAt = Number.NEGATIVE_INFINITY;
       this.#replan(now);
     } else {
       this.#giveBack(waiter.n, waiter.at, waiter.promisedAt);
@@ -324,27 +330,28 @@ export class Scheduler {
       waiters.push(w);
     }
     waiters.reverse();
-    this.#lastAt = this.#fixedUntil > now ? this.#fixedUntil : Number.NEGATIVE_INFINITY;
-    const expired: Waiter[] = [];
+    let previous = Number.NEGATIVE_INFINITY;
+    const expired: [Waiter, number][] = [];
     for (const w of waiters) {
-      const at = this.#earliest(w.n, now);
+      const at = Math.max(this.#ledger.earliest(w.n, now), previous);
       if (at > w.deadline) {
         this.#waiters.remove(w);
         this.#waitingTokens -= w.n;
         this.#promised -= w.n;
         this.#timedOut++;
-        expired.push(w);
+        expired.push([w, at]);
         continue;
       }
       this.#ledger.commit(w.n, at);
-      w.at = this.#lastAt = at;
+      w.at = previous = at;
     }
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
-    for (const w of expired) {
+    for (const [w, at] of expired) {
       if (w.unlisten !== undefined) w.unlisten();
-      w.reject(TimeoutError.wouldExceed(this.#ledger.earliest(w.n, now) - now, w.timeoutMs));
+      // The wait as the caller sees it: from its call (deadline − timeoutMs) to its new time.
+      w.reject(TimeoutError.wouldExceed(at - (w.deadline - w.timeoutMs), w.timeoutMs));
     }
   }
 

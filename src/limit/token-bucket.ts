@@ -60,16 +60,27 @@ export function perInterval(count: number, intervalMs: number): number {
   return (count * 1000) / intervalMs;
 }
 
+/**
+ * Tolerance for floating-point error in token counts: a count within a billionth of a token of
+ * `n` counts as `n`, so "1 per hour" grants at the hour, not a rounding error after it.
+ */
+const TOKEN_EPSILON = 1e-9;
+
+/** Rounds a computed time to the nanosecond, where float error in the division lives. */
+function toNanosecond(ms: number): number {
+  return Math.round(ms * 1e6) / 1e6;
+}
+
 /** The token count as a line over time; see the invariants above. */
 class TokenLedger implements Ledger {
-  /** Tokens per millisecond. */
-  perMs: number;
+  /** Milliseconds per token: 0 at rate Infinity, Infinity at rate 0. */
+  msPerToken: number;
   burst: number;
   tokens: number;
   last: number;
 
   constructor(rate: number, burst: number, initial: number, now: number) {
-    this.perMs = rate / 1000;
+    this.msPerToken = 1000 / rate;
     this.burst = burst;
     this.tokens = initial;
     this.last = now;
@@ -77,8 +88,7 @@ class TokenLedger implements Ledger {
 
   advance(now: number): void {
     if (now > this.last) {
-      if (this.perMs === Number.POSITIVE_INFINITY) this.tokens = this.burst;
-      else this.tokens += (now - this.last) * this.perMs;
+      this.tokens += (now - this.last) / this.msPerToken; // Infinity at rate Infinity: capped
       this.last = now;
     }
     if (this.tokens > this.burst) this.tokens = this.burst;
@@ -86,20 +96,20 @@ class TokenLedger implements Ledger {
 
   earliest(n: number, now: number): number {
     const deficit = n - this.tokens;
-    if (deficit <= 0 || this.perMs === Number.POSITIVE_INFINITY) return now;
-    return now + deficit / this.perMs; // Infinity at rate 0
+    if (deficit <= TOKEN_EPSILON || this.msPerToken === 0) return now;
+    return toNanosecond(now + deficit * this.msPerToken); // Infinity at rate 0
   }
 
   commit(n: number): void {
-    if (this.perMs !== Number.POSITIVE_INFINITY) this.tokens -= n;
+    if (this.msPerToken !== 0) this.tokens -= n;
   }
 
   uncommit(n: number): void {
-    if (this.perMs !== Number.POSITIVE_INFINITY) this.tokens += n;
+    if (this.msPerToken !== 0) this.tokens += n;
   }
 
   isIdle(): boolean {
-    return this.tokens >= this.burst;
+    return this.tokens >= this.burst - TOKEN_EPSILON;
   }
 }
 
@@ -232,7 +242,7 @@ export class TokenBucket implements RateLimiter {
     const checked = checkRate(rate);
     this.#schedule.advance();
     this.#rate = checked;
-    this.#ledger.perMs = checked / 1000;
+    this.#ledger.msPerToken = 1000 / checked;
     this.#schedule.reschedule();
   }
 
