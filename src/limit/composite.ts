@@ -1,7 +1,12 @@
 /**
  * allOf: one limiter that needs every one of several limiters at once — say 4 per second AND
- * 60 per minute. A request reserves on all of them in one synchronous step and may act when
- * the last of them allows; cancelling gives every reservation back.
+ * 60 per minute. A request is placed, in one synchronous step, at the earliest time that every
+ * limiter accepts, and recorded at that same time in each; cancelling gives every part back.
+ *
+ * Finding that time is a fixpoint: start from now, ask each limiter for its earliest time at
+ * or after the candidate, take the latest answer as the next candidate, and stop when every
+ * limiter accepts the candidate as it is. Each answer only moves forward, so it ends (or
+ * reaches Infinity: some limiter could never grant).
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import { checkClock } from '../clock.js';
@@ -9,21 +14,29 @@ import { TimeoutError } from '../errors.js';
 import { checkSignal, listenForAbort } from '../internal/abort.js';
 import { describe } from '../internal/describe.js';
 import { checkDuration, checkOptions } from '../internal/validate.js';
+import { type Scheduler, schedulerOf } from './schedule.js';
 import type { RateLimiter, Reservation, TakeOptions, TakeResult } from './types.js';
 
 const OK: TakeResult = Object.freeze({ ok: true });
+const NEVER: Reservation = Object.freeze({
+  ok: false,
+  delayMs: Number.POSITIVE_INFINITY,
+  timeToAct: Number.POSITIVE_INFINITY,
+  cancel(): void {},
+});
 
 /** Options for {@link allOf}. */
 export interface AllOfOptions {
-  /** Where waits arm their timers. Default: the system clock (use the limiters' clock). */
+  /** Where waits arm their timers. Default: the system clock (pass the limiters' clock). */
   readonly clock?: Clock | undefined;
 }
 
-/** Reservations on every limiter, acting when the last allows. */
+/** Reservations on every limiter at one common time. */
 class AllReservation implements Reservation {
+  readonly ok = true;
+
   constructor(
     readonly parts: readonly Reservation[],
-    readonly ok: boolean,
     readonly delayMs: number,
     readonly timeToAct: number,
   ) {}
@@ -34,16 +47,16 @@ class AllReservation implements Reservation {
 }
 
 /**
- * A limiter that grants a request only when every one of `limiters` does.
+ * A limiter that grants a request only when every one of `limiters` does, recording it in each
+ * at the same time.
  *
  * - `tryTake(n)` takes from all of them or from none.
- * - `take(n)` reserves on all of them at once and waits for the longest of the waits; if that
- *   would pass `timeoutMs` it takes nothing and rejects at once with a `TimeoutError`. On
- *   abort, every reservation is cancelled (each gives back what no later request was promised).
- * - Requests through the composite keep their order: each limiter places them in order, so the
- *   longest wait never decreases from one request to the next.
+ * - `take(n)` waits for the earliest time all of them accept; if that would pass `timeoutMs` it
+ *   takes nothing and rejects at once with a `TimeoutError`. On abort every part is given back.
+ * - Requests through the composite keep their order.
  *
- * Each waiting `take` arms one timer through `clock`; pass the limiters' clock in tests.
+ * The limiters must be sluice's own (`TokenBucket`, `Pacer`, `WindowLimiter`, or another
+ * `allOf`'s parts), on one clock. Each waiting `take` arms one timer through `clock`.
  * For a concurrency limit as well (at most 10 in flight), use `limited()` with a `Semaphore`.
  *
  * @example
@@ -61,19 +74,26 @@ export function allOf(limiters: readonly RateLimiter[], options: AllOfOptions = 
       `Expected \`limiters\` to be a non-empty array, got ${describe(limiters)}`,
     );
   }
+  const schedulers: Scheduler[] = [];
   for (let i = 0; i < limiters.length; i++) {
-    const l = limiters[i] as RateLimiter | undefined;
-    if (typeof l?.reserve !== 'function' || typeof l.tryTake !== 'function') {
-      throw new TypeError(`Expected \`limiters[${i}]\` to be a rate limiter, got ${describe(l)}`);
+    const limiter = limiters[i] as unknown;
+    const scheduler =
+      typeof limiter === 'object' && limiter !== null ? schedulerOf(limiter) : undefined;
+    if (scheduler === undefined) {
+      throw new TypeError(
+        `Expected \`limiters[${i}]\` to be a sluice rate limiter (TokenBucket, Pacer, WindowLimiter), got ${describe(limiter)}`,
+      );
     }
+    schedulers.push(scheduler);
   }
   checkOptions('options', options);
-  return new AllOf([...limiters], checkClock(options.clock));
+  return new AllOf([...limiters], schedulers, checkClock(options.clock));
 }
 
 class AllOf implements RateLimiter {
   constructor(
     readonly limiters: readonly RateLimiter[],
+    readonly schedulers: readonly Scheduler[],
     readonly clock: Clock,
   ) {}
 
@@ -85,13 +105,15 @@ class AllOf implements RateLimiter {
     let ok = true;
     let longest = 0;
     for (const l of this.limiters) {
-      const r = l.peek(n);
+      const r = l.peek(n); // also validates n for each limiter
       if (!r.ok) {
         ok = false;
         longest = Math.max(longest, r.retryAfterMs);
       }
     }
-    return ok ? OK : { ok: false, retryAfterMs: longest };
+    if (ok) return OK;
+    const now = this.#now();
+    return { ok: false, retryAfterMs: Math.max(longest, this.#commonTime(n, now) - now) };
   }
 
   tryTake(n = 1): TakeResult {
@@ -102,20 +124,12 @@ class AllOf implements RateLimiter {
   }
 
   reserve(n = 1): Reservation {
-    const parts = this.limiters.map((l) => l.reserve(n));
-    let delayMs = 0;
-    let timeToAct = Number.NEGATIVE_INFINITY;
-    let ok = true;
-    for (const part of parts) {
-      if (!part.ok) ok = false;
-      if (part.delayMs > delayMs) delayMs = part.delayMs;
-      if (part.timeToAct > timeToAct) timeToAct = part.timeToAct;
-    }
-    if (!ok) {
-      for (const part of parts) part.cancel();
-      return new AllReservation([], false, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
-    }
-    return new AllReservation(parts, true, delayMs, timeToAct);
+    for (const l of this.limiters) l.peek(n); // validates n everywhere before taking anything
+    const now = this.#now();
+    const at = this.#commonTime(n, now);
+    if (at === Number.POSITIVE_INFINITY) return NEVER;
+    const parts = this.schedulers.map((s) => s.reserveAt(n, at));
+    return new AllReservation(parts, at - now, at);
   }
 
   take(n = 1, options?: TakeOptions): Promise<void> {
@@ -124,12 +138,13 @@ class AllOf implements RateLimiter {
     const timeoutMs =
       options?.timeoutMs === undefined ? Infinity : checkDuration('timeoutMs', options.timeoutMs);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const reservation = this.reserve(n);
-    if (!reservation.ok || reservation.delayMs > timeoutMs) {
-      reservation.cancel();
-      return Promise.reject(TimeoutError.wouldExceed(reservation.delayMs, timeoutMs));
+    if (this.tryTake(n).ok) return Promise.resolve();
+    const now = this.#now();
+    const at = this.#commonTime(n, now);
+    if (at - now > timeoutMs || at === Number.POSITIVE_INFINITY) {
+      return Promise.reject(TimeoutError.wouldExceed(at - now, timeoutMs));
     }
-    if (reservation.delayMs === 0) return Promise.resolve();
+    const reservation = this.reserve(n);
     return new Promise<void>((resolve, reject) => {
       let unlisten: (() => void) | undefined;
       const timer: TimerHandle = this.clock.setTimer(() => {
@@ -144,5 +159,22 @@ class AllOf implements RateLimiter {
         });
       }
     });
+  }
+
+  #now(): number {
+    let now = Number.NEGATIVE_INFINITY;
+    for (const s of this.schedulers) now = Math.max(now, s.advance());
+    return now;
+  }
+
+  /** The earliest time ≥ now that every limiter accepts for `n` (the fixpoint above). */
+  #commonTime(n: number, now: number): number {
+    let at = now;
+    for (;;) {
+      let next = at;
+      for (const s of this.schedulers) next = Math.max(next, s.earliestFrom(n, at));
+      if (next === at || next === Number.POSITIVE_INFINITY) return next;
+      at = next;
+    }
   }
 }

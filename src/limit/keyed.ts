@@ -10,6 +10,7 @@
  * 1. `size <= maxKeys`.
  * 2. Map order is least recently used first (a use moves the key to the end).
  */
+import { SluiceError } from '../errors.js';
 import { describe } from '../internal/describe.js';
 import { checkOneOf, checkOptions } from '../internal/validate.js';
 import type { RateLimiter, Reservation, TakeOptions, TakeResult } from './types.js';
@@ -36,15 +37,17 @@ export interface KeyedLimiterOptions<K> {
 }
 
 /** A new key was refused because the map is full and nothing in it is idle. */
-export class KeyLimitError extends Error {
-  readonly code = 'ERR_SLUICE_KEY_LIMIT' as const;
+export class KeyLimitError extends SluiceError {
+  declare readonly code: 'ERR_SLUICE_KEY_LIMIT';
+  /** The key that was refused. */
+  readonly key: unknown;
 
-  constructor(
-    readonly key: unknown,
-    maxKeys: number,
-  ) {
-    super(`No room for a limiter for a new key: ${maxKeys} keys are in use and none is idle`);
-    this.name = 'KeyLimitError';
+  constructor(key: unknown, maxKeys: number) {
+    super(
+      'ERR_SLUICE_KEY_LIMIT',
+      `No room for a limiter for a new key: ${maxKeys} keys are in use and none is idle`,
+    );
+    this.key = key;
   }
 }
 

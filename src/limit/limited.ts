@@ -58,6 +58,14 @@ export function limited<A extends unknown[], R>(
   if (limiter === undefined && semaphore === undefined) {
     throw new TypeError('Expected `limiter` or `semaphore` (or both) in the options');
   }
+  for (const [name, value] of [
+    ['cost', cost],
+    ['signal', options.signal],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'function') {
+      throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
+    }
+  }
   const signalOf =
     options.signal ?? (lastArgumentSignal as (...args: A) => AbortSignal | undefined);
   return async (...args: A): Promise<Awaited<R>> => {

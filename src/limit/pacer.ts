@@ -8,6 +8,7 @@
 import type { Clock } from '../clock.js';
 import { describe } from '../internal/describe.js';
 import { checkOptions } from '../internal/validate.js';
+import { shareScheduler } from './schedule.js';
 import { TokenBucket } from './token-bucket.js';
 import type { RateLimiter, Reservation, TakeOptions, TakeResult } from './types.js';
 
@@ -63,6 +64,7 @@ export class Pacer implements RateLimiter {
       initial: 1,
       clock: options.clock,
     });
+    shareScheduler(this, this.#bucket);
   }
 
   /** Time between events, in milliseconds. */

@@ -40,10 +40,11 @@ export interface Ledger {
    */
   advance(now: number): void;
   /**
-   * The earliest time ≥ `now` at which `n` more could act, given every commitment so far
-   * (all of which act at or before the returned time). `Infinity` if never.
+   * The earliest time ≥ `from` at which `n` more could act, given every commitment so far.
+   * `from` is at least the time the ledger was last advanced to, and at least the time of every
+   * earlier waiter (requests are placed in order). `Infinity` if never.
    */
-  earliest(n: number, now: number): number;
+  earliest(n: number, from: number): number;
   /** Records `n` acting at `at`. */
   commit(n: number, at: number): void;
   /** Undoes (part of) a commitment of `n` at `at`, without applying bounds (see `advance`). */
@@ -104,6 +105,19 @@ class FixedReservation implements Reservation {
   }
 }
 
+const schedulers = new WeakMap<object, Scheduler>();
+
+/** The scheduler behind one of sluice's rate limiters (for `allOf`), or `undefined`. */
+export function schedulerOf(limiter: object): Scheduler | undefined {
+  return schedulers.get(limiter);
+}
+
+/** Lets `owner` (a limiter built on `inner`) be found by `schedulerOf`. */
+export function shareScheduler(owner: object, inner: object): void {
+  const scheduler = schedulers.get(inner);
+  if (scheduler !== undefined) schedulers.set(owner, scheduler);
+}
+
 export class Scheduler {
   readonly #clock: Clock;
   readonly #ledger: Ledger;
@@ -121,10 +135,12 @@ export class Scheduler {
   #cancelled = 0;
   #timedOut = 0;
 
-  constructor(clock: Clock, ledger: Ledger) {
+  /** `owner` is the public limiter this scheduler serves, so `allOf` can find it. */
+  constructor(clock: Clock, ledger: Ledger, owner: object) {
     this.#clock = clock;
     this.#ledger = ledger;
     this.#now = clock.now();
+    schedulers.set(owner, this);
   }
 
   /** Reads the clock (never backwards), brings the ledger up to date, and returns now. */
@@ -210,7 +226,20 @@ export class Scheduler {
   /** Reserves `n` at the earliest time possible; see `RateLimiter.reserve`. */
   reserve(n: number): Reservation {
     const now = this.advance();
-    const at = this.#earliest(n, now);
+    return this.reserveAt(n, this.#earliest(n, now));
+  }
+
+  /** The earliest time ≥ `from` at which `n` could act here (for `allOf`). */
+  earliestFrom(n: number, from: number): number {
+    return this.#earliest(n, Math.max(this.advance(), from));
+  }
+
+  /**
+   * Reserves `n` to act at `at`, which the caller got from `earliestFrom` (or a later time all
+   * its limiters accept) in the same synchronous step.
+   */
+  reserveAt(n: number, at: number): Reservation {
+    const now = this.advance();
     if (at === Number.POSITIVE_INFINITY) {
       return new FixedReservation(false, Number.POSITIVE_INFINITY, at, undefined);
     }
@@ -280,9 +309,8 @@ export class Scheduler {
 
   /** The ledger's earliest time, never before the last waiter's. */
   #earliest(n: number, now: number): number {
-    const at = this.#ledger.earliest(n, now);
     const tail = this.#waiters.tail;
-    return tail === undefined ? at : Math.max(at, tail.at);
+    return this.#ledger.earliest(n, tail === undefined ? now : Math.max(now, tail.at));
   }
 
   /** True while a `reserve()` reservation's time to act is still to come. */
@@ -333,7 +361,7 @@ export class Scheduler {
     let previous = Number.NEGATIVE_INFINITY;
     const expired: [Waiter, number][] = [];
     for (const w of waiters) {
-      const at = Math.max(this.#ledger.earliest(w.n, now), previous);
+      const at = this.#ledger.earliest(w.n, Math.max(now, previous));
       if (at > w.deadline) {
         this.#waiters.remove(w);
         this.#waitingTokens -= w.n;

@@ -90,6 +90,7 @@ class AcquireWaiter implements Linked<AcquireWaiter> {
 
   constructor(
     readonly weight: number,
+    readonly signal: AbortSignal | undefined,
     readonly resolve: (permit: Permit) => void,
     readonly reject: (error: unknown) => void,
   ) {}
@@ -185,7 +186,7 @@ export class Semaphore {
     }
     if (timeoutMs === 0) return Promise.reject(new TimeoutError(0));
     return new Promise<Permit>((resolve, reject) => {
-      const waiter = new AcquireWaiter(weight, resolve, reject);
+      const waiter = new AcquireWaiter(weight, signal, resolve, reject);
       this.#waiters.push(waiter);
       const leave = (error: unknown): void => {
         this.#waiters.remove(waiter);
@@ -214,19 +215,20 @@ export class Semaphore {
    * outcome. Resolves or rejects as `fn` does. Options as for `acquire`; the signal is passed
    * to `fn` so it can stop early.
    */
-  async run<R>(
+  run<R>(
     fn: (signal: AbortSignal | undefined) => R | PromiseLike<R>,
     options?: AcquireOptions,
-  ): Promise<R> {
+  ): Promise<Awaited<R>> {
     if (typeof fn !== 'function') {
       throw new TypeError(`Expected \`fn\` to be a function, got ${describe(fn)}`);
     }
-    const permit = await this.acquire(options);
-    try {
-      return await fn(options?.signal);
-    } finally {
-      permit.release();
-    }
+    return this.acquire(options).then(async (permit): Promise<Awaited<R>> => {
+      try {
+        return await fn(options?.signal);
+      } finally {
+        permit.release();
+      }
+    });
   }
 
   /** A snapshot of the semaphore's counters. */
@@ -260,9 +262,20 @@ export class Semaphore {
     this.#serve();
   };
 
-  /** Hands permits to waiters from the head while they fit. */
+  /**
+   * Hands permits to waiters from the head while they fit. A waiter whose signal has aborted
+   * but whose listener has not run yet (several waiters sharing one signal) is rejected
+   * instead: an aborted wait never gets a permit.
+   */
   #serve(): void {
     for (let w = this.#waiters.head; w !== undefined; w = this.#waiters.head) {
+      if (w.signal?.aborted) {
+        this.#waiters.remove(w);
+        this.#cancelled++;
+        this.#cleanup(w);
+        w.reject(w.signal.reason);
+        continue;
+      }
       if (this.#inUse + w.weight > this.#capacity) return;
       this.#waiters.remove(w);
       this.#cleanup(w);

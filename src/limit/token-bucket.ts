@@ -78,11 +78,14 @@ class TokenLedger implements Ledger {
   burst: number;
   tokens: number;
   last: number;
+  /** Tokens a new bucket starts with. */
+  readonly initial: number;
 
   constructor(rate: number, burst: number, initial: number, now: number) {
     this.msPerToken = 1000 / rate;
     this.burst = burst;
     this.tokens = initial;
+    this.initial = initial;
     this.last = now;
   }
 
@@ -94,10 +97,12 @@ class TokenLedger implements Ledger {
     if (this.tokens > this.burst) this.tokens = this.burst;
   }
 
-  earliest(n: number, now: number): number {
+  earliest(n: number, from: number): number {
+    // The count climbs linearly from `last`; before `from` it cannot reach the cap (an earlier
+    // waiter acts at `from` and takes what has accrued), so the later of the two times is it.
     const deficit = n - this.tokens;
-    if (deficit <= TOKEN_EPSILON || this.msPerToken === 0) return now;
-    return toNanosecond(now + deficit * this.msPerToken); // Infinity at rate 0
+    if (deficit <= TOKEN_EPSILON || this.msPerToken === 0) return from;
+    return Math.max(from, toNanosecond(this.last + deficit * this.msPerToken)); // Infinity at rate 0
   }
 
   commit(n: number): void {
@@ -108,8 +113,9 @@ class TokenLedger implements Ledger {
     if (this.msPerToken !== 0) this.tokens += n;
   }
 
+  /** A bucket with at least what a new one starts with can be replaced by a new one. */
   isIdle(): boolean {
-    return this.tokens >= this.burst - TOKEN_EPSILON;
+    return this.tokens >= Math.min(this.initial, this.burst) - TOKEN_EPSILON;
   }
 }
 
@@ -152,7 +158,7 @@ export class TokenBucket implements RateLimiter {
     }
     const clock = checkClock(options.clock);
     this.#ledger = new TokenLedger(this.#rate, burst, initial, clock.now());
-    this.#schedule = new Scheduler(clock, this.#ledger);
+    this.#schedule = new Scheduler(clock, this.#ledger, this);
   }
 
   /** Tokens per second. */

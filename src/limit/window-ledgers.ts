@@ -45,17 +45,16 @@ export class SlidingLogLedger implements Ledger {
     }
   }
 
-  earliest(n: number, now: number): number {
-    const last = this.#times.length > 0 ? this.#times.at(this.#times.length - 1) : now;
-    const from = Math.max(last, now);
-    // Entries still inside (from − windowMs, from]; drop the oldest until n fits.
+  earliest(n: number, from: number): number {
+    const last = this.#times.length > 0 ? this.#times.at(this.#times.length - 1) : from;
+    const start = Math.max(last, from);
+    // Entries still inside (start − windowMs, start]; drop the oldest until n fits.
     let total = this.#total;
-    let at = from;
+    let at = start;
     for (let i = 0; total + n > this.limit; i++) {
       if (i >= this.#times.length) return Number.POSITIVE_INFINITY;
       total -= this.#counts.at(i);
-      const leaves = this.#times.at(i) + this.windowMs;
-      if (leaves > at) at = leaves;
+      at = Math.max(at, this.#times.at(i) + this.windowMs);
     }
     return at;
   }
@@ -147,11 +146,10 @@ export class FixedWindowLedger implements Ledger {
     this.counts.dropBefore(this.index(now));
   }
 
-  earliest(n: number, now: number): number {
-    let index = this.index(now);
+  earliest(n: number, from: number): number {
+    let index = this.index(from);
     while (this.counts.get(index) + n > this.limit) index++;
-    const start = this.origin + index * this.windowMs;
-    return Math.max(start, now);
+    return Math.max(this.origin + index * this.windowMs, from);
   }
 
   commit(n: number, at: number): void {
@@ -167,9 +165,15 @@ export class FixedWindowLedger implements Ledger {
   }
 }
 
-/** The two-counter approximation of a sliding window. */
+/**
+ * The two-counter approximation of a sliding window. A commitment raises the estimate of the
+ * windows after it, so a request is never placed before a commitment still to come: `ahead`
+ * holds their times (a reservation cancelled in the middle leaves no later bound behind).
+ */
 export class SlidingCounterLedger implements Ledger {
   readonly counts: WindowCounts = new WindowCounts();
+  readonly #ahead = new Map<number, number>();
+  #latest = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly limit: number,
@@ -183,6 +187,10 @@ export class SlidingCounterLedger implements Ledger {
 
   advance(now: number): void {
     this.counts.dropBefore(this.index(now) - 1);
+    if (this.#latest <= now && this.#ahead.size > 0) {
+      this.#ahead.clear();
+      this.#latest = Number.NEGATIVE_INFINITY;
+    }
   }
 
   /** The weighted estimate of requests in the sliding window ending at `time`. */
@@ -192,24 +200,26 @@ export class SlidingCounterLedger implements Ledger {
     return this.counts.get(index - 1) * (1 - elapsed) + this.counts.get(index);
   }
 
-  earliest(n: number, now: number): number {
-    for (let index = this.index(now); ; index++) {
+  earliest(n: number, at: number): number {
+    const from = Math.max(at, this.#latest);
+    for (let index = this.index(from); ; index++) {
       const current = this.counts.get(index);
       if (current + n > this.limit) continue; // this window is full whatever the weight
       const start = this.origin + index * this.windowMs;
-      const from = Math.max(start, now);
+      const lower = Math.max(start, from);
       const previous = this.counts.get(index - 1);
-      if (previous === 0) return from;
+      if (previous === 0) return lower;
       // previous·(1 − (t − start)/windowMs) + current + n ≤ limit, solved for t.
       const fraction = 1 - (this.limit - current - n) / previous;
       if (fraction >= 1) continue; // not before the window ends: try the next one
-      const at = start + fraction * this.windowMs;
-      return Math.max(at, from);
+      return Math.max(start + fraction * this.windowMs, lower);
     }
   }
 
   commit(n: number, at: number): void {
     this.counts.add(this.index(at), n);
+    this.#ahead.set(at, (this.#ahead.get(at) ?? 0) + n);
+    if (at > this.#latest) this.#latest = at;
   }
 
   isIdle(): boolean {
@@ -218,5 +228,15 @@ export class SlidingCounterLedger implements Ledger {
 
   uncommit(n: number, at: number): void {
     this.counts.add(this.index(at), -n);
+    const left = (this.#ahead.get(at) ?? 0) - n;
+    if (left > 0) {
+      this.#ahead.set(at, left);
+      return;
+    }
+    this.#ahead.delete(at);
+    if (at === this.#latest) {
+      this.#latest = Number.NEGATIVE_INFINITY;
+      for (const time of this.#ahead.keys()) if (time > this.#latest) this.#latest = time;
+    }
   }
 }

@@ -82,7 +82,7 @@ export class WindowLimiter implements RateLimiter {
         : this.#algorithm === 'sliding-counter'
           ? new SlidingCounterLedger(limit, windowMs, origin)
           : new SlidingLogLedger(limit, windowMs);
-    this.#schedule = new Scheduler(clock, ledger);
+    this.#schedule = new Scheduler(clock, ledger, this);
   }
 
   /** Requests allowed per window. */
