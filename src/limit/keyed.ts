@@ -3,8 +3,9 @@
  *
  * No timer runs per key or for the map: an idle limiter (a full bucket, an empty window, nobody
  * waiting) holds nothing a new one would not, so it is forgotten by a sweep that runs when the
- * map has doubled since the last one, or when it is full. The map never holds more than
- * `maxKeys` limiters.
+ * map has doubled since the last one. The map never holds more than `maxKeys` limiters: when it
+ * is full, a new key replaces the least recently used limiter if that one is idle, and
+ * otherwise `onFull` decides.
  *
  * Invariants:
  * 1. `size <= maxKeys`.
@@ -18,7 +19,8 @@ import type { RateLimiter, Reservation, TakeOptions, TakeResult } from './types.
 const POLICIES = ['evict-lru', 'reject'] as const;
 
 /**
- * What happens when a new key arrives, the map holds `maxKeys` limiters and none is idle:
+ * What happens when a new key arrives, the map holds `maxKeys` limiters and the least recently
+ * used one is not idle:
  * - `evict-lru` (default): the least recently used limiter is dropped. Its key starts afresh
  *   when it returns (a full bucket again), so the limit can be exceeded for that key once.
  * - `reject`: the new key is refused: `tryTake` returns `{ ok: false, retryAfterMs: Infinity }`,
@@ -68,6 +70,8 @@ export class KeyedLimiter<K> {
   readonly #onFull: KeyOverflowPolicy;
   readonly #limiters = new Map<K, RateLimiter>();
   #sweepAt = 64;
+  /** New keys since the last sweep. */
+  #inserts = 0;
 
   /** Throws a TypeError or RangeError naming the value for a bad option. */
   constructor(options: KeyedLimiterOptions<K>) {
@@ -101,12 +105,9 @@ export class KeyedLimiter<K> {
       limiters.set(key, limiter);
       return limiter;
     }
-    if (limiters.size >= this.#sweepAt || limiters.size >= this.#maxKeys) this.sweep();
-    if (limiters.size >= this.#maxKeys) {
-      if (this.#onFull === 'reject') throw new KeyLimitError(key, this.#maxKeys);
-      const oldest = limiters.keys().next().value as K;
-      limiters.delete(oldest);
-    }
+    if (limiters.size >= this.#sweepAt) this.sweep();
+    if (limiters.size >= this.#maxKeys) this.#makeRoom(key);
+    this.#inserts++;
     limiter = this.#create(key);
     limiters.set(key, limiter);
     return limiter;
@@ -151,5 +152,27 @@ export class KeyedLimiter<K> {
       if (limiter.idle) this.#limiters.delete(key);
     }
     this.#sweepAt = Math.max(64, this.#limiters.size * 2);
+    this.#inserts = 0;
+  }
+
+  /**
+   * The map is full. The least recently used limiter is the likeliest to be idle: if it is,
+   * it goes. Otherwise sweep for idle ones — at most once per maxKeys/8 new keys, so a map
+   * that stays full of busy limiters costs O(1) per new key — and if none was idle, apply
+   * `onFull`.
+   */
+  #makeRoom(key: K): void {
+    const limiters = this.#limiters;
+    const [oldestKey, oldest] = limiters.entries().next().value as [K, RateLimiter];
+    if (oldest.idle) {
+      limiters.delete(oldestKey);
+      return;
+    }
+    if (this.#inserts >= this.#maxKeys / 8) {
+      this.sweep();
+      if (limiters.size < this.#maxKeys) return;
+    }
+    if (this.#onFull === 'reject') throw new KeyLimitError(key, this.#maxKeys);
+    limiters.delete(oldestKey);
   }
 }

@@ -11,7 +11,7 @@ import type { RateLimiter } from './types.js';
 export interface LimitedOptions<A extends unknown[]> {
   /** Each call takes `cost(...args)` tokens from it (default 1) before `fn` runs. */
   readonly limiter?: RateLimiter | undefined;
-  /** Each call holds a permit (of `weight(...args)`, default 1) while `fn` runs. */
+  /** Each call holds one permit of it while `fn` runs. */
   readonly semaphore?: Semaphore | undefined;
   /** Tokens a call costs. Default: 1. */
   readonly cost?: ((...args: A) => number) | undefined;
@@ -53,10 +53,18 @@ export function limited<A extends unknown[], R>(
   if (typeof fn !== 'function') {
     throw new TypeError(`Expected \`fn\` to be a function, got ${describe(fn)}`);
   }
+  if (options === undefined)
+    throw new TypeError('Expected an options object with `limiter` or `semaphore`');
   checkOptions('options', options);
   const { limiter, semaphore, cost } = options;
   if (limiter === undefined && semaphore === undefined) {
     throw new TypeError('Expected `limiter` or `semaphore` (or both) in the options');
+  }
+  if (limiter !== undefined && typeof (limiter as Partial<RateLimiter>).take !== 'function') {
+    throw new TypeError(`Expected \`limiter\` to be a rate limiter, got ${describe(limiter)}`);
+  }
+  if (semaphore !== undefined && typeof (semaphore as Partial<Semaphore>).acquire !== 'function') {
+    throw new TypeError(`Expected \`semaphore\` to be a Semaphore, got ${describe(semaphore)}`);
   }
   for (const [name, value] of [
     ['cost', cost],

@@ -8,9 +8,7 @@
 import type { Clock } from '../clock.js';
 import { describe } from '../internal/describe.js';
 import { checkOptions } from '../internal/validate.js';
-import { shareScheduler } from './schedule.js';
 import { TokenBucket } from './token-bucket.js';
-import type { RateLimiter, Reservation, TakeOptions, TakeResult } from './types.js';
 
 /** Options for {@link Pacer}. */
 export interface PacerOptions {
@@ -27,7 +25,9 @@ export interface PacerOptions {
 
 /**
  * Spaces events `intervalMs` apart. Most callers should `await pacer.take()` before each
- * event. Same contract as {@link TokenBucket}: FIFO, abortable, one shared timer.
+ * event. It is a {@link TokenBucket} (rate `1000 / intervalMs`, burst `slack + 1`, starting with
+ * one token), so the whole contract is the bucket's: FIFO, abortable, one shared timer;
+ * `setRate` and `setBurst` change the spacing and the slack.
  *
  * @example
  * ```ts
@@ -38,8 +38,7 @@ export interface PacerOptions {
  * }
  * ```
  */
-export class Pacer implements RateLimiter {
-  readonly #bucket: TokenBucket;
+export class Pacer extends TokenBucket {
   readonly #intervalMs: number;
   readonly #slack: number;
 
@@ -56,58 +55,18 @@ export class Pacer implements RateLimiter {
     if (!(typeof slack === 'number' && Number.isInteger(slack) && slack >= 0)) {
       throw new RangeError(`Expected \`slack\` to be an integer from 0 up, got ${describe(slack)}`);
     }
+    super({ rate: 1000 / intervalMs, burst: slack + 1, initial: 1, clock: options.clock });
     this.#intervalMs = intervalMs;
     this.#slack = slack;
-    this.#bucket = new TokenBucket({
-      rate: 1000 / intervalMs,
-      burst: slack + 1,
-      initial: 1,
-      clock: options.clock,
-    });
-    shareScheduler(this, this.#bucket);
   }
 
-  /** Time between events, in milliseconds. */
+  /** Time between events, in milliseconds, as configured. */
   get intervalMs(): number {
     return this.#intervalMs;
   }
 
-  /** Events allowed to catch up after idle. */
+  /** Events allowed to catch up after idle, as configured. */
   get slack(): number {
     return this.#slack;
-  }
-
-  /** Callers of `take` waiting now. */
-  get waiting(): number {
-    return this.#bucket.waiting;
-  }
-
-  /** True when the pacer holds no state a new one would not. */
-  get idle(): boolean {
-    return this.#bucket.idle;
-  }
-
-  /** What `tryTake(n)` would return now, taking nothing. */
-  peek(n = 1): TakeResult {
-    return this.#bucket.peek(n);
-  }
-
-  /** Goes now if this event's slot has come and nobody waits; never waits. */
-  tryTake(n = 1): TakeResult {
-    return this.#bucket.tryTake(n);
-  }
-
-  /**
-   * Waits for this event's slot, first come, first served. Cancellation, timeouts and errors
-   * as in {@link TokenBucket.take}; `n` (default 1) takes `n` consecutive slots, at most
-   * `slack + 1`.
-   */
-  take(n = 1, options?: TakeOptions): Promise<void> {
-    return this.#bucket.take(n, options);
-  }
-
-  /** Reserves the next slot and says how long to wait for it. */
-  reserve(n = 1): Reservation {
-    return this.#bucket.reserve(n);
   }
 }

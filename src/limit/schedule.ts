@@ -112,12 +112,6 @@ export function schedulerOf(limiter: object): Scheduler | undefined {
   return schedulers.get(limiter);
 }
 
-/** Lets `owner` (a limiter built on `inner`) be found by `schedulerOf`. */
-export function shareScheduler(owner: object, inner: object): void {
-  const scheduler = schedulers.get(inner);
-  if (scheduler !== undefined) schedulers.set(owner, scheduler);
-}
-
 export class Scheduler {
   readonly #clock: Clock;
   readonly #ledger: Ledger;
@@ -266,7 +260,9 @@ export class Scheduler {
   /**
    * Recomputes every waiter's time from the ledger (after a rate or size change), FIFO. A
    * waiter whose new time passes its deadline is rejected with a `TimeoutError` and its share
-   * goes back. Does nothing to waiters while a `reserve()` reservation is outstanding.
+   * goes back. One that could now never be served (rate 0, or a burst below its `n`) and has no
+   * deadline stays paused — no timer — until a later change lets it through, or its signal
+   * aborts. Does nothing to waiters while a `reserve()` reservation is outstanding.
    */
   reschedule(): void {
     const now = this.advance();

@@ -8,7 +8,10 @@
  * shared timer and cancellation are the {@link Scheduler}'s; this file is the arithmetic.
  *
  * Invariants (of the ledger):
- * 1. `tokens` is the count at `last`, net of every request made (negative while some wait).
+ * 1. `tokens` is the count at `last`, net of every request made (negative while some wait);
+ *    the count at a later time t is `tokens + (t − last) / msPerToken`, up to the first time
+ *    it reaches `burst`. A request committed at a time when the line would pass `burst` first
+ *    lowers the line so that it meets `burst` there, as the bucket's cap would.
  * 2. After `advance`, `tokens <= burst`.
  * 3. `last` never decreases.
  */
@@ -16,8 +19,8 @@ import { type Clock, checkClock } from '../clock.js';
 import { describe } from '../internal/describe.js';
 import { invariant } from '../internal/invariant.js';
 import { checkOptions } from '../internal/validate.js';
-import { EPSILON_MS, type Ledger, Scheduler, type ScheduleStats } from './schedule.js';
-import type { RateLimiter, Reservation, TakeOptions, TakeResult } from './types.js';
+import { EPSILON_MS, type Ledger, type ScheduleStats } from './schedule.js';
+import { ScheduledLimiter } from './scheduled-limiter.js';
 
 /** Options for {@link TokenBucket}. */
 export interface TokenBucketOptions {
@@ -80,6 +83,10 @@ class TokenLedger implements Ledger {
   last: number;
   /** Tokens a new bucket starts with. */
   readonly initial: number;
+  /** Tokens lost to the cap by commitments placed late, by their time (see `commit`). */
+  readonly #capped = new Map<number, number>();
+  /** The latest time of any commitment. */
+  #latest = Number.NEGATIVE_INFINITY;
 
   constructor(rate: number, burst: number, initial: number, now: number) {
     this.msPerToken = 1000 / rate;
@@ -93,6 +100,7 @@ class TokenLedger implements Ledger {
     if (now > this.last) {
       this.tokens += (now - this.last) / this.msPerToken; // Infinity at rate Infinity: capped
       this.last = now;
+      if (this.#capped.size > 0 && this.#latest <= now) this.#capped.clear();
     }
     if (this.tokens > this.burst) this.tokens = this.burst;
   }
@@ -100,17 +108,36 @@ class TokenLedger implements Ledger {
   earliest(n: number, from: number): number {
     // The count climbs linearly from `last`; before `from` it cannot reach the cap (an earlier
     // waiter acts at `from` and takes what has accrued), so the later of the two times is it.
+    if (n > this.burst) return Number.POSITIVE_INFINITY; // after setBurst below a waiter's n
     const deficit = n - this.tokens;
     if (deficit <= TOKEN_EPSILON || this.msPerToken === 0) return from;
     return Math.max(from, toNanosecond(this.last + deficit * this.msPerToken)); // Infinity at rate 0
   }
 
-  commit(n: number): void {
-    if (this.msPerToken !== 0) this.tokens -= n;
+  commit(n: number, at: number): void {
+    if (this.msPerToken === 0) return;
+    // A request placed later than the count needs (behind a composite's other limiters) acts on
+    // a bucket that has filled up meanwhile: what it would have held beyond the cap is lost.
+    const accrued = (at - this.last) / this.msPerToken;
+    const excess = this.tokens + accrued - this.burst;
+    if (excess > 0) {
+      this.tokens -= excess;
+      this.#capped.set(at, (this.#capped.get(at) ?? 0) + excess);
+    }
+    if (at > this.#latest) this.#latest = at;
+    this.tokens -= n;
   }
 
-  uncommit(n: number): void {
-    if (this.msPerToken !== 0) this.tokens += n;
+  uncommit(n: number, at: number): void {
+    if (this.msPerToken === 0) return;
+    this.tokens += n;
+    // The cap's loss comes back only with the latest commitment: one made after it was placed
+    // on the lowered count, and giving the loss back under it could pass the cap.
+    const excess = this.#capped.get(at);
+    if (excess !== undefined && at >= this.#latest) {
+      this.tokens += excess;
+      this.#capped.delete(at);
+    }
   }
 
   /** A bucket with at least what a new one starts with can be replaced by a new one. */
@@ -138,9 +165,8 @@ class TokenLedger implements Ledger {
  * }
  * ```
  */
-export class TokenBucket implements RateLimiter {
+export class TokenBucket extends ScheduledLimiter {
   readonly #ledger: TokenLedger;
-  readonly #schedule: Scheduler;
   #rate: number;
 
   /** Throws a RangeError naming the value for a negative or NaN rate, or a bad burst or initial. */
@@ -148,7 +174,7 @@ export class TokenBucket implements RateLimiter {
     if (options === undefined)
       throw new TypeError('Expected an options object with rate and burst');
     checkOptions('options', options);
-    this.#rate = checkRate(options.rate);
+    const rate = checkRate(options.rate);
     const burst = checkBurst(options.burst);
     const initial = options.initial ?? burst;
     if (!(typeof initial === 'number' && initial >= 0 && initial <= burst)) {
@@ -157,8 +183,10 @@ export class TokenBucket implements RateLimiter {
       );
     }
     const clock = checkClock(options.clock);
-    this.#ledger = new TokenLedger(this.#rate, burst, initial, clock.now());
-    this.#schedule = new Scheduler(clock, this.#ledger, this);
+    const ledger = new TokenLedger(rate, burst, initial, clock.now());
+    super(clock, ledger);
+    this.#rate = rate;
+    this.#ledger = ledger;
   }
 
   /** Tokens per second. */
@@ -173,97 +201,43 @@ export class TokenBucket implements RateLimiter {
 
   /** Tokens now (fractional; negative while requests wait or reservations are outstanding). */
   get available(): number {
-    this.#schedule.advance();
+    this.schedule.advance();
     return this.#ledger.tokens;
-  }
-
-  /** Callers of `take` waiting now. */
-  get waiting(): number {
-    return this.#schedule.waiting;
-  }
-
-  /** True when the limiter holds no state a new one would not: it can be forgotten. */
-  get idle(): boolean {
-    return this.#schedule.idle;
-  }
-
-  /** What `tryTake(n)` would return now, taking nothing. */
-  peek(n = 1): TakeResult {
-    this.#checkN(n);
-    return this.#schedule.peek(n);
-  }
-
-  /**
-   * Takes `n` tokens now if they are there and nobody is waiting (it never jumps the queue).
-   * Returns `{ ok: true }`, or `{ ok: false, retryAfterMs }`. Never waits.
-   * Throws a RangeError if `n` is not an integer from 1 up or exceeds the burst.
-   */
-  tryTake(n = 1): TakeResult {
-    this.#checkN(n);
-    return this.#schedule.tryTake(n);
-  }
-
-  /**
-   * Waits until `n` tokens can be taken, then takes them.
-   *
-   * Resolves when the caller's turn comes: its tokens were reserved in FIFO order at the call,
-   * so a caller is never overtaken by a later one.
-   *
-   * Cancellation: if `signal` aborts while waiting, the promise rejects with `signal.reason`
-   * untouched and its tokens go back: all of them, with the callers behind it moved up — or,
-   * while a `reserve()` reservation is outstanding, those no later request has been promised.
-   * An already-aborted signal rejects at once and takes nothing.
-   *
-   * Ordering: first come, first served; `tryTake` never goes ahead of a waiting caller.
-   *
-   * Errors: a `TimeoutError` at once, taking nothing, if the wait would be longer than
-   * `timeoutMs` (its message says how long it would have been) or could never end (rate 0);
-   * a RangeError for an `n` that is not an integer from 1 up or exceeds the burst.
-   */
-  take(n = 1, options?: TakeOptions): Promise<void> {
-    this.#checkN(n);
-    return this.#schedule.take(n, options);
-  }
-
-  /**
-   * Reserves `n` tokens at the earliest time the schedule allows and returns that time.
-   * The caller waits `delayMs` itself, then acts — or calls `cancel()`, which gives back the
-   * tokens no later request has been promised.
-   *
-   * A reservation that could never be honoured (rate 0 and too few tokens) has `ok: false`
-   * and takes nothing. Throws a RangeError for a bad `n` or one above the burst.
-   */
-  reserve(n = 1): Reservation {
-    this.#checkN(n);
-    return this.#schedule.reserve(n);
   }
 
   /**
    * Changes the rate. Tokens accrued so far count at the old rate; from now on the new one
    * applies, and waiting callers are rescheduled to it (a waiter whose new time would pass its
-   * `timeoutMs` is rejected with a `TimeoutError`, and its tokens go back). While a `reserve()`
-   * reservation is outstanding, waiters keep their times and only later requests see the change.
+   * `timeoutMs` is rejected with a `TimeoutError`, and its tokens go back). At rate 0, waiters
+   * with a `timeoutMs` are rejected and the others pause until the rate rises again, so
+   * `setRate(0)` … `setRate(r)` pauses and resumes a limiter. While a `reserve()` reservation is
+   * outstanding, waiters keep their times and only later requests see the change.
    */
   setRate(rate: number): void {
     const checked = checkRate(rate);
-    this.#schedule.advance();
+    this.schedule.advance();
     this.#rate = checked;
     this.#ledger.msPerToken = 1000 / checked;
-    this.#schedule.reschedule();
+    this.schedule.reschedule();
   }
 
-  /** Changes the bucket's size; tokens above the new size are lost. Reschedules waiters. */
+  /**
+   * Changes the bucket's size; tokens above the new size are lost. Reschedules waiters: one
+   * waiting for more than the new size is never granted at this size — it is rejected with a
+   * `TimeoutError` if it has a `timeoutMs`, and otherwise waits (with every caller behind it)
+   * until the size is raised again or its signal aborts.
+   */
   setBurst(burst: number): void {
     const checked = checkBurst(burst);
-    this.#schedule.advance();
+    this.schedule.advance();
     this.#ledger.burst = checked;
-    this.#schedule.reschedule();
+    this.schedule.reschedule();
   }
 
   /** A snapshot of the bucket's state and counters. */
   stats(): TokenBucketStats {
     return {
-      ...this.#schedule.stats(),
+      ...this.schedule.stats(),
       rate: this.#rate,
       burst: this.burst,
       available: this.available,
@@ -271,13 +245,13 @@ export class TokenBucket implements RateLimiter {
   }
 
   /** Checks the bucket's invariants; throws an `InvariantError` if one fails. */
-  assertInvariants(): void {
-    this.#schedule.assertInvariants();
+  override assertInvariants(): void {
+    super.assertInvariants();
     const { tokens, burst } = this.#ledger;
     invariant(tokens <= burst + EPSILON_MS, () => `tokens ${tokens} > burst ${burst}`);
   }
 
-  #checkN(n: number): void {
+  protected checkN(n: number): void {
     if (!(Number.isInteger(n) && n >= 1)) {
       throw new RangeError(`Expected \`n\` to be an integer from 1 up, got ${describe(n)}`);
     }

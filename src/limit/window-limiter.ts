@@ -7,8 +7,8 @@
 import { type Clock, checkClock } from '../clock.js';
 import { describe } from '../internal/describe.js';
 import { checkOneOf, checkOptions } from '../internal/validate.js';
-import { Scheduler, type ScheduleStats } from './schedule.js';
-import type { RateLimiter, Reservation, TakeOptions, TakeResult } from './types.js';
+import type { ScheduleStats } from './schedule.js';
+import { ScheduledLimiter } from './scheduled-limiter.js';
 import { FixedWindowLedger, SlidingCounterLedger, SlidingLogLedger } from './window-ledgers.js';
 
 const ALGORITHMS = ['sliding-log', 'sliding-counter', 'fixed'] as const;
@@ -51,11 +51,10 @@ export interface WindowLimiterStats extends ScheduleStats {
  * await quota.take();
  * ```
  */
-export class WindowLimiter implements RateLimiter {
+export class WindowLimiter extends ScheduledLimiter {
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #algorithm: WindowAlgorithm;
-  readonly #schedule: Scheduler;
 
   /** Throws a RangeError naming the value for a bad limit, window or algorithm. */
   constructor(options: WindowLimiterOptions) {
@@ -71,18 +70,20 @@ export class WindowLimiter implements RateLimiter {
         `Expected \`windowMs\` to be a finite number of milliseconds above 0, got ${describe(windowMs)}`,
       );
     }
-    this.#algorithm = checkOneOf('algorithm', options.algorithm ?? 'sliding-log', ALGORITHMS);
-    this.#limit = limit;
-    this.#windowMs = windowMs;
+    const algorithm = checkOneOf('algorithm', options.algorithm ?? 'sliding-log', ALGORITHMS);
     const clock = checkClock(options.clock);
     const origin = clock.now();
-    const ledger =
-      this.#algorithm === 'fixed'
+    super(
+      clock,
+      algorithm === 'fixed'
         ? new FixedWindowLedger(limit, windowMs, origin)
-        : this.#algorithm === 'sliding-counter'
+        : algorithm === 'sliding-counter'
           ? new SlidingCounterLedger(limit, windowMs, origin)
-          : new SlidingLogLedger(limit, windowMs);
-    this.#schedule = new Scheduler(clock, ledger, this);
+          : new SlidingLogLedger(limit, windowMs),
+    );
+    this.#algorithm = algorithm;
+    this.#limit = limit;
+    this.#windowMs = windowMs;
   }
 
   /** Requests allowed per window. */
@@ -100,64 +101,17 @@ export class WindowLimiter implements RateLimiter {
     return this.#algorithm;
   }
 
-  /** Callers of `take` waiting now. */
-  get waiting(): number {
-    return this.#schedule.waiting;
-  }
-
-  /** True when the limiter holds no state a new one would not: it can be forgotten. */
-  get idle(): boolean {
-    return this.#schedule.idle;
-  }
-
-  /** What `tryTake(n)` would return now, taking nothing. */
-  peek(n = 1): TakeResult {
-    this.#checkN(n);
-    return this.#schedule.peek(n);
-  }
-
-  /**
-   * Counts `n` now if the window has room and nobody is waiting; never waits. Returns
-   * `{ ok: true }` or `{ ok: false, retryAfterMs }`. A RangeError for `n` not an integer from
-   * 1 up or above `limit`.
-   */
-  tryTake(n = 1): TakeResult {
-    this.#checkN(n);
-    return this.#schedule.tryTake(n);
-  }
-
-  /**
-   * Waits until `n` more fit in the window, first come, first served. Cancellation (the
-   * request's place goes back and later waiters move up), timeouts (refused at once if the wait
-   * would be longer) and errors as in `TokenBucket.take`.
-   */
-  take(n = 1, options?: TakeOptions): Promise<void> {
-    this.#checkN(n);
-    return this.#schedule.take(n, options);
-  }
-
-  /** Reserves `n` at the earliest time the window allows and says how long to wait. */
-  reserve(n = 1): Reservation {
-    this.#checkN(n);
-    return this.#schedule.reserve(n);
-  }
-
   /** A snapshot of the limiter's counters. */
   stats(): WindowLimiterStats {
     return {
-      ...this.#schedule.stats(),
+      ...this.schedule.stats(),
       limit: this.#limit,
       windowMs: this.#windowMs,
       algorithm: this.#algorithm,
     };
   }
 
-  /** Checks the scheduler's invariants; throws an `InvariantError` if one fails. */
-  assertInvariants(): void {
-    this.#schedule.assertInvariants();
-  }
-
-  #checkN(n: number): void {
+  protected checkN(n: number): void {
     if (!(Number.isInteger(n) && n >= 1)) {
       throw new RangeError(`Expected \`n\` to be an integer from 1 up, got ${describe(n)}`);
     }
