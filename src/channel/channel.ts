@@ -46,7 +46,14 @@ import type {
   SentEvicting,
   WaitOptions,
 } from './types.js';
-import { ITERATE, RECEIVE, ReceiveWaiter, type SelectRun, SendWaiter } from './waiters.js';
+import {
+  ITERATE,
+  promiseFor,
+  RECEIVE,
+  ReceiveWaiter,
+  type SelectRun,
+  SendWaiter,
+} from './waiters.js';
 
 const OPEN = 0;
 const CLOSED = 1;
@@ -426,12 +433,12 @@ export class Channel<T> implements AsyncIterable<T> {
       receiveNow: (ch) => ch.tryReceive(),
       sendNow: (ch, item) => ch.trySend(item),
       waitToReceive(ch, run, index) {
-        const waiter = new ReceiveWaiter<unknown>(RECEIVE, noop, noop, run, index);
+        const waiter = new ReceiveWaiter<unknown>(RECEIVE, run, index);
         ch.#receivers.push(waiter);
         return waiter;
       },
       waitToSend(ch, item, run, index) {
-        const waiter = new SendWaiter<unknown>(item, noop, noop, run, index);
+        const waiter = new SendWaiter<unknown>(item, run, index);
         ch.#senders.push(waiter);
         return waiter;
       },
@@ -439,11 +446,10 @@ export class Channel<T> implements AsyncIterable<T> {
         (waiter.list as WaiterList<typeof waiter> | undefined)?.remove(waiter);
       },
       next(ch, iterator) {
-        if (iterator.signal === undefined && ch.#buffer.length > 0) {
-          return Promise.resolve({ done: false, value: ch.#shiftBuffer() });
-        }
-        const options = iterator.signal === undefined ? undefined : { signal: iterator.signal };
-        return ch.#receive(ITERATE, options, iterator) as Promise<IteratorResult<never, undefined>>;
+        if (iterator.signal === undefined) return ch.#step(iterator);
+        return ch.#receive(ITERATE, { signal: iterator.signal }, iterator) as Promise<
+          IteratorResult<never, undefined>
+        >;
       },
       cancel(ch, iterator) {
         const owned: ReceiveWaiter<unknown>[] = [];
@@ -464,8 +470,7 @@ export class Channel<T> implements AsyncIterable<T> {
   /** The buffer is full and no receiver waits: apply the overflow policy (never `block`). */
   #overflow(item: T): SendResult<T> {
     if (this.#policy === 'drop-oldest') {
-      const evicted = this.#buffer.shift();
-      this.#buffer.push(item);
+      const evicted = this.#buffer.shiftPush(item);
       this.#sent++;
       this.#dropped.evicted++;
       this.#report(evicted, 'evicted');
@@ -531,52 +536,68 @@ export class Channel<T> implements AsyncIterable<T> {
     }
     const timeoutMs = options?.timeoutMs ?? Infinity;
     if (timeoutMs === 0) return Promise.reject(new TimeoutError(0));
-    return new Promise((resolve, reject) => {
-      const waiter = new ReceiveWaiter<T>(mode, resolve, reject, undefined, 0, iterator);
-      this.#receivers.push(waiter);
-      if (signal !== undefined) {
-        waiter.unlisten = listenForAbort(signal, (reason) => {
-          waiter.unlisten = undefined;
-          this.#receivers.remove(waiter);
-          this.#cleanup(waiter);
-          reject(reason);
-        });
-      }
-      if (timeoutMs !== Infinity) {
-        waiter.timer = this.#clock.setTimer(() => {
-          waiter.timer = undefined;
-          this.#receivers.remove(waiter);
-          this.#cleanup(waiter);
-          reject(new TimeoutError(timeoutMs));
-        }, timeoutMs);
-      }
-    });
+    const waiter = new ReceiveWaiter<T>(mode, undefined, 0, iterator);
+    const promise = promiseFor(waiter);
+    this.#receivers.push(waiter);
+    if (signal !== undefined || timeoutMs !== Infinity) {
+      this.#armWaiter(waiter, this.#receivers, signal, timeoutMs, new TimeoutError(timeoutMs));
+    }
+    return promise;
+  }
+
+  /** One step of an iterator without a signal: the hot path of `for await`. */
+  #step(iterator: ChannelIterator<T>): Promise<IteratorResult<T, undefined>> {
+    if (this.#buffer.length > 0)
+      return Promise.resolve({ done: false, value: this.#shiftBuffer() });
+    const sender = this.#takeSender();
+    if (sender !== undefined) return Promise.resolve({ done: false, value: sender.item });
+    if (this.#state !== OPEN) return RESOLVED_DONE;
+    const waiter = new ReceiveWaiter<T>(ITERATE, undefined, 0, iterator);
+    const promise = promiseFor<IteratorResult<T, undefined>>(waiter);
+    this.#receivers.push(waiter);
+    return promise;
+  }
+
+  /**
+   * Gives a waiting plain call its abort listener and timeout (only when it asked for them).
+   * Either one unlinks the waiter, clears the other, and rejects.
+   */
+  #armWaiter<W extends SendWaiter<T> | ReceiveWaiter<T>>(
+    waiter: W,
+    list: { remove(waiter: W): boolean },
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+    timeoutError: TimeoutError,
+  ): void {
+    if (signal !== undefined) {
+      waiter.unlisten = listenForAbort(signal, (reason) => {
+        waiter.unlisten = undefined;
+        list.remove(waiter);
+        this.#cleanup(waiter);
+        waiter.reject(reason);
+      });
+    }
+    if (timeoutMs !== Infinity) {
+      waiter.timer = this.#clock.setTimer(() => {
+        waiter.timer = undefined;
+        list.remove(waiter);
+        this.#cleanup(waiter);
+        waiter.reject(timeoutError);
+      }, timeoutMs);
+    }
   }
 
   #waitToSend(item: T, options: WaitOptions | undefined): Promise<Sent> {
     const timeoutMs = options?.timeoutMs ?? Infinity;
     if (timeoutMs === 0) return Promise.reject(new TimeoutError(0, item));
     const signal = options?.signal;
-    return new Promise((resolve, reject) => {
-      const waiter = new SendWaiter<T>(item, resolve, reject, undefined, 0);
-      this.#senders.push(waiter);
-      if (signal !== undefined) {
-        waiter.unlisten = listenForAbort(signal, (reason) => {
-          waiter.unlisten = undefined;
-          this.#senders.remove(waiter);
-          this.#cleanup(waiter);
-          reject(reason);
-        });
-      }
-      if (timeoutMs !== Infinity) {
-        waiter.timer = this.#clock.setTimer(() => {
-          waiter.timer = undefined;
-          this.#senders.remove(waiter);
-          this.#cleanup(waiter);
-          reject(new TimeoutError(timeoutMs, item));
-        }, timeoutMs);
-      }
-    });
+    const waiter = new SendWaiter<T>(item, undefined, 0);
+    const promise = promiseFor(waiter);
+    this.#senders.push(waiter);
+    if (signal !== undefined || timeoutMs !== Infinity) {
+      this.#armWaiter(waiter, this.#senders, signal, timeoutMs, new TimeoutError(timeoutMs, item));
+    }
+    return promise;
   }
 
   // ---- settling waiters (each is already unlinked) -------------------------------------
@@ -664,7 +685,7 @@ class ChannelIterator<T> implements AsyncIterableIterator<T, undefined, undefine
 
   next(): Promise<IteratorResult<T, undefined>> {
     if (this.#done) return RESOLVED_DONE;
-    return channelInternals().next(this.channel, this);
+    return (internals as ChannelInternals).next(this.channel, this);
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
@@ -685,5 +706,3 @@ function notSent<T>(reason: NotSent<T>['reason'], value: T): NotSent<T> {
 function checkTimeout(value: unknown): number {
   return checkDuration('timeoutMs', value);
 }
-
-function noop(): void {}

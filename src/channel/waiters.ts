@@ -23,10 +23,15 @@ export interface SelectRun {
 export const RECEIVE = 0;
 export const ITERATE = 1;
 
+function unset(): void {}
+
 export class SendWaiter<T> implements Linked<SendWaiter<T>> {
   prev: SendWaiter<T> | undefined = undefined;
   next: SendWaiter<T> | undefined = undefined;
   list: object | undefined = undefined;
+  /** Settle a plain send (set right after the waiter is made; unused by `select` cases). */
+  resolve: (result: Sent) => void = unset;
+  reject: (error: unknown) => void = unset;
   /** Removes the abort listener of a plain send. */
   unlisten: (() => void) | undefined = undefined;
   /** The timeout of a plain send. */
@@ -34,8 +39,6 @@ export class SendWaiter<T> implements Linked<SendWaiter<T>> {
 
   constructor(
     readonly item: T,
-    readonly resolve: (result: Sent) => void,
-    readonly reject: (error: unknown) => void,
     readonly run: SelectRun | undefined,
     readonly index: number,
   ) {}
@@ -45,19 +48,41 @@ export class ReceiveWaiter<T> implements Linked<ReceiveWaiter<T>> {
   prev: ReceiveWaiter<T> | undefined = undefined;
   next: ReceiveWaiter<T> | undefined = undefined;
   list: object | undefined = undefined;
+  // `unknown` rather than T keeps Channel<T> assignable to Channel<unknown>; it receives a T
+  // (RECEIVE) or an IteratorResult<T> (ITERATE).
+  resolve: (value: unknown) => void = unset;
+  reject: (error: unknown) => void = unset;
   unlisten: (() => void) | undefined = undefined;
   timer: TimerHandle | undefined = undefined;
 
   constructor(
     /** {@link RECEIVE} or {@link ITERATE}. */
     readonly mode: number,
-    // `unknown` rather than T keeps Channel<T> assignable to Channel<unknown>; it receives a T
-    // (RECEIVE) or an IteratorResult<T> (ITERATE).
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (error: unknown) => void,
     readonly run: SelectRun | undefined,
     readonly index: number,
     /** The iterator a step belongs to, so its `return()` can end it. */
     readonly owner: object | undefined = undefined,
   ) {}
+}
+
+let capturedResolve: (value: never) => void = unset;
+let capturedReject: (error: unknown) => void = unset;
+
+function capture(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/**
+ * A promise settled through `waiter.resolve` / `waiter.reject`. One shared executor stores the
+ * functions, so a wait allocates no closure (this is on every blocked send and receive).
+ */
+export function promiseFor<R>(waiter: {
+  resolve: (value: R) => void;
+  reject: (error: unknown) => void;
+}): Promise<R> {
+  const promise = new Promise<R>(capture as unknown as (resolve: (value: R) => void) => void);
+  waiter.resolve = capturedResolve as (value: R) => void;
+  waiter.reject = capturedReject;
+  return promise;
 }

@@ -175,37 +175,45 @@ describe('RingBuffer', () => {
   });
 
   describe('shrinking', () => {
-    it('halves once the live items fill a quarter or less (shift)', () => {
-      const buffer = filled(1000); // 1024 slots
-      expect(buffer.allocated).toBe(1024);
-      while (buffer.length > 257) buffer.shift();
-      expect(buffer.allocated).toBe(1024);
-      buffer.shift(); // 256 = 1024 / 4
-      expect(buffer.allocated).toBe(512);
-      expect(contents(buffer)).toEqual(Array.from({ length: 256 }, (_, i) => i + 744));
+    it('keeps its size while it is filled and drained over and over (no churn)', () => {
+      const buffer = new RingBuffer<number>();
+      for (let cycle = 0; cycle < 20; cycle++) {
+        for (let i = 0; i < 1000; i++) buffer.push(i);
+        expect(buffer.allocated).toBe(1024);
+        for (let i = 0; i < 1000; i++) expect(buffer.shift()).toBe(i);
+        expect(buffer.allocated).toBe(1024);
+      }
     });
 
-    it('halves once the live items fill a quarter or less (pop)', () => {
-      const buffer = filled(100); // 128 slots
-      expect(buffer.allocated).toBe(128);
-      while (buffer.length > 33) buffer.pop();
-      expect(buffer.allocated).toBe(128);
-      buffer.pop(); // 32 = 128 / 4
-      expect(buffer.allocated).toBe(64);
-      expect(contents(buffer)).toEqual(Array.from({ length: 32 }, (_, i) => i));
-    });
-
-    it('goes back down to 16 after a burst is consumed, never below', () => {
+    it('gives a burst back once traffic stays low: twice the recent peak, at least 16', () => {
       const buffer = filled(5000);
       expect(buffer.allocated).toBe(8192);
       const seen: number[] = [];
-      while (buffer.length > 0) {
-        seen.push(buffer.shift());
-        expect(buffer.allocated).toBeGreaterThanOrEqual(16);
+      while (buffer.length > 0) seen.push(buffer.shift());
+      expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+      // A trickle: at most 3 items at a time, for two review periods (4096 shifts each).
+      for (let i = 0; i < 2 * 4096; i++) {
+        buffer.push(i);
+        buffer.push(i + 1);
+        buffer.push(i + 2);
+        buffer.shift();
+        buffer.shift();
+        buffer.shift();
         expect(buffer.allocated).toBeGreaterThanOrEqual(buffer.length);
       }
-      expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => i));
       expect(buffer.allocated).toBe(16);
+    });
+
+    it('shrinks to twice the peak seen since the last review, as a power of two', () => {
+      const buffer = filled(1000); // 1024 slots; reviews every 1024 shifts
+      while (buffer.length > 0) buffer.shift(); // the review that sees peak 1000 keeps 1024
+      expect(buffer.allocated).toBe(1024);
+      for (let i = 0; i < 1024; i++) {
+        for (let k = 0; k < 40; k++) buffer.push(k);
+        for (let k = 0; k < 40; k++) expect(buffer.shift()).toBe(k);
+        if (buffer.allocated < 1024) break;
+      }
+      expect(buffer.allocated).toBe(128); // 2 · 40 → 128
     });
 
     it('does not shrink below 16 or release the array when emptied by shift or pop', () => {
@@ -213,19 +221,32 @@ describe('RingBuffer', () => {
       while (buffer.length > 8) buffer.shift();
       while (buffer.length > 0) buffer.pop();
       expect(buffer.allocated).toBe(16);
-      expect(buffer.peek()).toBeUndefined();
     });
 
-    it('keeps working after shrinking while wrapped', () => {
+    it('keeps its contents in order across a shrink while wrapped', () => {
       const buffer = filled(64); // 64 slots, full
       for (let i = 0; i < 40; i++) buffer.shift(); // head at 40
       for (let i = 64; i < 84; i++) buffer.push(i); // wraps to the front; 44 items
-      expect(buffer.allocated).toBe(64);
-      while (buffer.length > 16) buffer.shift(); // crosses 16 = 64 / 4
-      expect(buffer.allocated).toBe(32);
-      expect(contents(buffer)).toEqual(Array.from({ length: 16 }, (_, i) => i + 68));
-      buffer.push(84);
-      expect(buffer.at(16)).toBe(84);
+      const expected: number[] = Array.from({ length: 44 }, (_, i) => i + 40);
+      let next = 84;
+      // Keep 5 items in flight until a review shrinks the array.
+      while (buffer.length > 5) expect(buffer.shift()).toBe(expected.shift());
+      for (let i = 0; i < 200 && buffer.allocated === 64; i++) {
+        buffer.push(next++);
+        expect(buffer.shift()).toBe(expected.length > 0 ? expected.shift() : next - 6);
+      }
+      expect(buffer.allocated).toBe(16);
+      const rest: number[] = [];
+      while (buffer.length > 0) rest.push(buffer.shift());
+      expect(rest).toEqual(Array.from({ length: 5 }, (_, i) => next - 5 + i));
+    });
+
+    it('shiftPush replaces the oldest with the newest in one step, wrapping', () => {
+      const buffer = filled(16); // full: head 0
+      for (let i = 16; i < 40; i++) expect(buffer.shiftPush(i)).toBe(i - 16);
+      expect(buffer.length).toBe(16);
+      expect(buffer.allocated).toBe(16);
+      expect(contents(buffer)).toEqual(Array.from({ length: 16 }, (_, i) => i + 24));
     });
   });
 
