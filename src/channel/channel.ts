@@ -489,8 +489,8 @@ export class Channel<T> implements AsyncIterable<T> {
   #shiftBuffer(): T {
     const item = this.#buffer.shift();
     this.#received++;
-    const sender = this.#senders.shift();
-    if (sender !== undefined) {
+    if (this.#senders.length !== 0) {
+      const sender = this.#senders.shift() as SendWaiter<T>;
       this.#buffer.push(sender.item);
       this.#sent++;
       this.#settleSender(sender);
@@ -502,6 +502,7 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** With an empty buffer: takes a waiting sender's item directly (capacity 0). */
   #takeSender(): SendWaiter<T> | undefined {
+    if (this.#senders.length === 0) return undefined;
     const sender = this.#senders.shift();
     if (sender !== undefined) {
       this.#sent++;

@@ -6,11 +6,12 @@
  * 2. `length <= items.length`; slots outside the live range hold `undefined`, so a removed item
  *    is never kept alive by the buffer.
  * 3. Nothing is allocated until the first push; the array doubles when full. It shrinks after a
- *    burst, not during steady traffic: every `min(size, REVIEW_EVERY)` shifts the buffer looks
- *    at the most items it held since the last look (`peak`), and if that used a quarter of the
- *    array or less, it shrinks to twice the peak (never below {@link MIN_SIZE}). A buffer that is
- *    filled and drained over and over keeps its size; one that held a burst gives the memory
- *    back within a few thousand shifts of the traffic calming down.
+ *    burst, not during steady traffic: after every `min(size, REVIEW_EVERY)` shifts that leave
+ *    it at most a quarter full, the buffer looks at the most items it held since the last look
+ *    (`peak`), and if that was a quarter of the array or less, it shrinks to twice the peak
+ *    (never below {@link MIN_SIZE}). A buffer that is filled and drained over and over keeps its
+ *    size; one that held a burst gives the memory back within a few thousand shifts of the
+ *    traffic calming down.
  */
 
 const MIN_SIZE = 16;
@@ -49,8 +50,8 @@ export class RingBuffer<T> {
     const item = items[head] as T;
     items[head] = undefined;
     this.#head = (head + 1) & (items.length - 1);
-    this.#length--;
-    if (--this.#untilReview <= 0) this.#review();
+    // Only shifts that leave the array at most a quarter full count towards a review.
+    if (--this.#length <= items.length >>> 2 && --this.#untilReview <= 0) this.#review();
     return item;
   }
 
@@ -75,8 +76,7 @@ export class RingBuffer<T> {
     const index = (this.#head + this.#length - 1) & (items.length - 1);
     const item = items[index] as T;
     items[index] = undefined;
-    this.#length--;
-    if (--this.#untilReview <= 0) this.#review();
+    if (--this.#length <= items.length >>> 2 && --this.#untilReview <= 0) this.#review();
     return item;
   }
 
