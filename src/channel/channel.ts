@@ -215,21 +215,7 @@ export class Channel<T> implements AsyncIterable<T> {
    */
   trySend(item: T): SendResult<T> {
     if (this.#state !== OPEN) return notSent('closed', item);
-    const receiver = this.#receivers.shift();
-    if (receiver !== undefined) {
-      this.#sent++;
-      this.#received++;
-      this.#deliver(receiver, item);
-      return SENT;
-    }
-    const buffer = this.#buffer;
-    if (buffer.length < this.#capacity) {
-      buffer.push(item);
-      this.#sent++;
-      if (buffer.length > this.#highWater) this.#highWater = buffer.length;
-      return SENT;
-    }
-    return this.#overflow(item);
+    return this.#accept(item) ? SENT : this.#overflow(item);
   }
 
   /**
@@ -256,20 +242,7 @@ export class Channel<T> implements AsyncIterable<T> {
       if (signal?.aborted) return Promise.reject(signal.reason);
     }
     if (this.#state !== OPEN) return Promise.reject(new ChannelClosedError(item));
-    const receiver = this.#receivers.shift();
-    if (receiver !== undefined) {
-      this.#sent++;
-      this.#received++;
-      this.#deliver(receiver, item);
-      return RESOLVED_SENT;
-    }
-    const buffer = this.#buffer;
-    if (buffer.length < this.#capacity) {
-      buffer.push(item);
-      this.#sent++;
-      if (buffer.length > this.#highWater) this.#highWater = buffer.length;
-      return RESOLVED_SENT;
-    }
+    if (this.#accept(item)) return RESOLVED_SENT;
     if (this.#policy === 'block') return this.#waitToSend(item, options);
     if (this.#policy === 'reject') {
       this.#refused++;
@@ -466,6 +439,25 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   // ---- state changes -------------------------------------------------------------------
+
+  /**
+   * The open channel takes `item` if it can without any policy: a waiting receiver gets it
+   * (a waiting receiver counts as room), or it goes into the buffer. False when full.
+   */
+  #accept(item: T): boolean {
+    if (this.#receivers.length !== 0) {
+      this.#sent++;
+      this.#received++;
+      this.#deliver(this.#receivers.shift() as ReceiveWaiter<T>, item);
+      return true;
+    }
+    const buffer = this.#buffer;
+    if (buffer.length >= this.#capacity) return false;
+    buffer.push(item);
+    this.#sent++;
+    if (buffer.length > this.#highWater) this.#highWater = buffer.length;
+    return true;
+  }
 
   /** The buffer is full and no receiver waits: apply the overflow policy (never `block`). */
   #overflow(item: T): SendResult<T> {

@@ -128,8 +128,8 @@ export class WindowCounts {
   }
 }
 
-/** Fixed windows [origin + k·windowMs, origin + (k+1)·windowMs). */
-export class FixedWindowLedger implements Ledger {
+/** Counts per window aligned to `origin`: window k is [origin + k·windowMs, origin + (k+1)·windowMs). */
+abstract class AlignedWindows {
   readonly counts: WindowCounts = new WindowCounts();
 
   constructor(
@@ -142,6 +142,13 @@ export class FixedWindowLedger implements Ledger {
     return Math.floor((time - this.origin) / this.windowMs);
   }
 
+  isIdle(): boolean {
+    return this.counts.size === 0;
+  }
+}
+
+/** Fixed windows: at most `limit` in each aligned window. */
+export class FixedWindowLedger extends AlignedWindows implements Ledger {
   advance(now: number): void {
     this.counts.dropBefore(this.index(now));
   }
@@ -156,10 +163,6 @@ export class FixedWindowLedger implements Ledger {
     this.counts.add(this.index(at), n);
   }
 
-  isIdle(): boolean {
-    return this.counts.size === 0;
-  }
-
   uncommit(n: number, at: number): void {
     this.counts.add(this.index(at), -n);
   }
@@ -170,20 +173,9 @@ export class FixedWindowLedger implements Ledger {
  * windows after it, so a request is never placed before a commitment still to come: `ahead`
  * holds their times (a reservation cancelled in the middle leaves no later bound behind).
  */
-export class SlidingCounterLedger implements Ledger {
-  readonly counts: WindowCounts = new WindowCounts();
+export class SlidingCounterLedger extends AlignedWindows implements Ledger {
   readonly #ahead = new Map<number, number>();
   #latest = Number.NEGATIVE_INFINITY;
-
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-    readonly origin: number,
-  ) {}
-
-  index(time: number): number {
-    return Math.floor((time - this.origin) / this.windowMs);
-  }
 
   advance(now: number): void {
     this.counts.dropBefore(this.index(now) - 1);
@@ -220,10 +212,6 @@ export class SlidingCounterLedger implements Ledger {
     this.counts.add(this.index(at), n);
     this.#ahead.set(at, (this.#ahead.get(at) ?? 0) + n);
     if (at > this.#latest) this.#latest = at;
-  }
-
-  isIdle(): boolean {
-    return this.counts.size === 0;
   }
 
   uncommit(n: number, at: number): void {
