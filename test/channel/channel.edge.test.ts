@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Channel } from '../../src/index.js';
-import { check, drainNow, flush, probe } from './channel.helpers.js';
+import { flush } from '../support/clock.js';
+import { probe } from '../support/outcome.js';
+import { check, drainNow } from './channel.helpers.js';
 
 describe('Channel defaults', () => {
   it('new Channel() is a rendezvous channel under block', async () => {

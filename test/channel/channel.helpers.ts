@@ -1,5 +1,7 @@
 /**
- * Shared helpers for the Channel behaviour suites (channel.*.test.ts).
+ * Channel-specific helpers for the Channel suites (channel.*.test.ts, select.test.ts): the
+ * capacity × policy matrix, and filling, draining and checking a channel. Helpers that are not
+ * about channels (probe, flush, thrown, rejection, listeners) live in test/support/.
  */
 import { expect, vi } from 'vitest';
 import {
@@ -73,8 +75,8 @@ export function fill(ch: Channel<string>, prefix = 'b'): string[] {
 }
 
 /** Takes every buffered item with tryReceive. */
-export function drainNow(ch: Channel<string>): string[] {
-  const out: string[] = [];
+export function drainNow<T>(ch: Channel<T>): T[] {
+  const out: T[] = [];
   for (let r = ch.tryReceive(); r.ok; r = ch.tryReceive()) out.push(r.value);
   return out;
 }
@@ -88,54 +90,6 @@ export function check(ch: Channel<unknown>): void {
   expect(s.waitingSenders).toBe(ch.waitingSenders);
   expect(s.waitingReceivers).toBe(ch.waitingReceivers);
   expect(s.state).toBe(ch.state);
-}
-
-/** Observes a promise's state without awaiting it (also marks rejections as handled). */
-export class Probe<T> {
-  status: 'pending' | 'fulfilled' | 'rejected' = 'pending';
-  value: T | undefined = undefined;
-  reason: unknown = undefined;
-  constructor(readonly promise: Promise<T>) {
-    promise.then(
-      (value) => {
-        this.status = 'fulfilled';
-        this.value = value;
-      },
-      (reason: unknown) => {
-        this.status = 'rejected';
-        this.reason = reason;
-      },
-    );
-  }
-}
-
-export function probe<T>(promise: Promise<T>): Probe<T> {
-  return new Probe(promise);
-}
-
-/** Lets every pending promise callback run (one turn of the event loop; no timer involved). */
-export function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** The rejection reason of `promise`; fails if it fulfils. */
-export function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
-    },
-    (reason: unknown) => reason,
-  );
-}
-
-/** The error `fn` throws synchronously; fails if it does not throw. */
-export function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a synchronous throw');
 }
 
 /**

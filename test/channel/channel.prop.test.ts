@@ -44,6 +44,8 @@ import {
   TimeoutError,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { microtasks } from '../support/clock.js';
+import { propRuns } from '../support/prop.js';
 import {
   type ErrorSpec,
   Model,
@@ -337,10 +339,6 @@ function check(condition: boolean, what: () => string): void {
   if (!condition) throw new Failure(what());
 }
 
-async function ticks(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await Promise.resolve();
-}
-
 /** Enough turns for every settled promise's handlers (all one tick deep) to have run. */
 const FLUSH_TICKS = 10;
 
@@ -593,10 +591,10 @@ class Runner {
       this.#step++;
       this.apply(command);
       this.verify(false);
-      await ticks(command.ticks);
+      await microtasks(command.ticks);
       if (command.t === 'flush') {
         this.watchDrained(1);
-        await ticks(FLUSH_TICKS);
+        await microtasks(FLUSH_TICKS);
       }
       this.verify(command.t === 'flush');
     }
@@ -619,7 +617,7 @@ class Runner {
     // Nothing may be left for timers to do: advancing time past every timeout changes nothing.
     this.clock.advance(100);
     this.model.advance(100);
-    await ticks(FLUSH_TICKS);
+    await microtasks(FLUSH_TICKS);
     this.verify(true);
     same(
       this.returns,
@@ -928,8 +926,7 @@ const CONFIGS = POLICIES.flatMap((policy) =>
   ),
 );
 
-const { SLUICE_PROP_RUNS } = process.env;
-const NUM_RUNS = Number(SLUICE_PROP_RUNS ?? 150);
+const NUM_RUNS = propRuns(150);
 
 describe('Channel against a model', () => {
   it.each(CONFIGS)('capacity $capacity, $policy', async ({ capacity, policy }) => {

@@ -22,6 +22,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
 import { Channel, ChannelClosedError } from '../../src/index.js';
+import { flush } from '../support/clock.js';
 
 const ITEMS = 1_000_000;
 const PRODUCERS = 4;
@@ -65,14 +66,10 @@ function getGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-function macrotask(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 async function settledHeap(gc: () => void): Promise<number> {
   for (let i = 0; i < 3; i++) {
     gc();
-    await macrotask();
+    await flush();
   }
   return process.memoryUsage().heapUsed;
 }
@@ -128,7 +125,7 @@ it('moves 1,000,000 items through capacity 16 with 4 producers, 4 consumers and 
     const sendReason = { producer: p, kind: 'send-abort' };
     for (let i = 0; i < PER_PRODUCER; i++) {
       const value = p * PER_PRODUCER + i;
-      if (rand() < PAUSE_RATE) await macrotask();
+      if (rand() < PAUSE_RATE) await flush();
       for (;;) {
         const r = rand();
         if (r >= ABORT_RATE) {
@@ -169,7 +166,7 @@ it('moves 1,000,000 items through capacity 16 with 4 producers, 4 consumers and 
     let count = 0;
     let sum = 0;
     for (;;) {
-      if (rand() < PAUSE_RATE) await macrotask();
+      if (rand() < PAUSE_RATE) await flush();
       let value: number;
       const r = rand();
       try {

@@ -3,7 +3,6 @@
  * overflow policy valid at that capacity (like Go's chan_test.go looping over capacities).
  * Validation and capacity Infinity live in channel.validation.test.ts and channel.unbounded.test.ts.
  */
-import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
   type Channel,
@@ -15,24 +14,21 @@ import {
   TimeoutError,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { flush } from '../support/clock.js';
+import { rejection } from '../support/errors.js';
+import { probe } from '../support/outcome.js';
+import { listeners } from '../support/signals.js';
 import {
   check,
   drainNow,
   dropRecorder,
   fill,
-  flush,
   isDropPolicy,
   KINDS,
   make,
-  probe,
-  rejection,
   sendWhenRoom,
   withCapturedMicrotasks,
 } from './channel.helpers.js';
-
-function listeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
-}
 
 describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) => {
   const { capacity, overflow } = kind;

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { Channel, type ChannelOptions } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
-import { check, thrown } from './channel.helpers.js';
+import { thrown } from '../support/errors.js';
+import { check } from './channel.helpers.js';
 
 type ErrorClass = typeof RangeError | typeof TypeError;
 

@@ -7,7 +7,6 @@
  * Timeouts run on a ManualClock, except one short real-timer check at the end that the
  * system clock's `setTimeout` is cleared when a waiter settles early.
  */
-import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
   Channel,
@@ -18,14 +17,8 @@ import {
   TimeoutError,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
-
-function listeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
-}
-
-function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+import { flush } from '../support/clock.js';
+import { listeners } from '../support/signals.js';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 

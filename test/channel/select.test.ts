@@ -5,7 +5,6 @@
  *
  * Every test checks `assertInvariants()` on every channel it touches after its steps.
  */
-import { getEventListeners } from 'node:events';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   Channel,
@@ -19,6 +18,9 @@ import {
   TimeoutError,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { flush } from '../support/clock.js';
+import { listeners } from '../support/signals.js';
+import { drainNow } from './channel.helpers.js';
 
 // ---- helpers ------------------------------------------------------------------------------
 
@@ -39,11 +41,6 @@ function track<T>(promise: Promise<T>): { readonly current: Tracked<T> } {
     },
   );
   return box;
-}
-
-/** Lets every pending promise callback run. */
-function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: channels of any item type.
@@ -70,17 +67,6 @@ function fill(ch: Channel<string>, prefix: string): string[] {
     items.push(item);
   }
   return items;
-}
-
-/** Takes everything buffered, without waiting. */
-function drainBuffer<T>(ch: Channel<T>): T[] {
-  const out: T[] = [];
-  for (let r = ch.tryReceive(); r.ok; r = ch.tryReceive()) out.push(r.value);
-  return out;
-}
-
-function listeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
 }
 
 const CAPACITIES = [0, 1, 16] as const;
@@ -119,7 +105,7 @@ describe.each(CAPACITIES)('select at capacity %i: a ready case completes at once
       expect(receiving.current).toEqual({ state: 'fulfilled', value: 'y' });
       expect(a.size).toBe(0);
     } else {
-      expect(drainBuffer(a)).toEqual(['y']);
+      expect(drainNow(a)).toEqual(['y']);
     }
     expectNoWaiters(a, b);
   });
@@ -193,7 +179,7 @@ describe('select with drop-policy send cases', () => {
       result: { ok: false, reason: 'dropped', value: 'new' },
     });
     expect(drops).toEqual([['new', 'overflow']]);
-    expect(drainBuffer(d)).toEqual(['kept']);
+    expect(drainNow(d)).toEqual(['kept']);
     expect(d.stats().dropped.overflow).toBe(1);
     expectNoWaiters(d, idle);
   });
@@ -213,7 +199,7 @@ describe('select with drop-policy send cases', () => {
 
     expect(r).toStrictEqual({ index: 0, kind: 'send', result: { ok: true, evicted: 'old' } });
     expect(drops).toEqual([['old', 'evicted']]);
-    expect(drainBuffer(d)).toEqual(['mid', 'new']);
+    expect(drainNow(d)).toEqual(['mid', 'new']);
     expectNoWaiters(d, idle);
   });
 
@@ -267,7 +253,7 @@ describe.each(CAPACITIES)('select at capacity %i: atomicity', (capacity) => {
         if (bReceiver !== undefined) {
           expect(bReceiver.current).toEqual({ state: 'fulfilled', value: 'b-item' });
         } else {
-          expect(drainBuffer(b)).toEqual(['b-item']);
+          expect(drainNow(b)).toEqual(['b-item']);
         }
         // a: nothing consumed. The waiting sender still waits, or the item is still buffered.
         if (aSender !== undefined) {
@@ -314,10 +300,10 @@ describe.each(CAPACITIES)('select at capacity %i: atomicity', (capacity) => {
       expect(second).toEqual({ ok: false, reason: 'full', value: 'second' });
     } else {
       expect(second).toEqual({ ok: true });
-      expect(drainBuffer(a)).toEqual(['second']);
+      expect(drainNow(a)).toEqual(['second']);
     }
     // c: the select's item never got in, and c's own items are intact.
-    expect(drainBuffer(c)).toEqual(cItems);
+    expect(drainNow(c)).toEqual(cItems);
     expect(c.stats().sent).toBe(capacity);
     expectNoWaiters(a, b, c);
   });
@@ -339,13 +325,13 @@ describe.each(CAPACITIES)('select at capacity %i: atomicity', (capacity) => {
     if (capacity === 0) expect(head).toBe('v');
     else {
       expect(head).toBe(cItems[0]);
-      expect(drainBuffer(c)).toEqual([...cItems.slice(1), 'v']);
+      expect(drainNow(c)).toEqual([...cItems.slice(1), 'v']);
     }
     expectNoWaiters(a, c);
     // a later send on a is not taken by the settled select
     const later = a.trySend('later');
     if (capacity === 0) expect(later.ok).toBe(false);
-    else expect(drainBuffer(a)).toEqual(['later']);
+    else expect(drainNow(a)).toEqual(['later']);
     expectNoWaiters(a, c);
   });
 
@@ -590,7 +576,7 @@ describe.each(CAPACITIES)('select at capacity %i: default', (capacity) => {
     // Nothing of the select lingers: a later send to a is not consumed by it.
     if (capacity > 0) {
       a.trySend('later');
-      expect(drainBuffer(a)).toEqual(['later']);
+      expect(drainNow(a)).toEqual(['later']);
     } else {
       expect(a.trySend('later')).toEqual({ ok: false, reason: 'full', value: 'later' });
     }
@@ -641,7 +627,7 @@ describe.each(CAPACITIES)('select at capacity %i: cancellation', (capacity) => {
     await expect(r).rejects.toBe(reason);
     expect(listeners(controller.signal)).toBe(0);
     expectNoWaiters(a, b);
-    expect(drainBuffer(b)).toEqual(bItems);
+    expect(drainNow(b)).toEqual(bItems);
     expect(b.stats().sent).toBe(capacity);
   });
 
@@ -804,7 +790,7 @@ describe.each(CAPACITIES)('select at capacity %i: close and destroy while waitin
         value: { index: 1, kind: 'receive', ok: false },
       });
       expectNoWaiters(a, b);
-      expect(drainBuffer(b)).toEqual(bItems);
+      expect(drainNow(b)).toEqual(bItems);
     });
 
     it(`${how} of a send case's channel: rejects ChannelClosedError with its value`, async () => {
@@ -822,7 +808,7 @@ describe.each(CAPACITIES)('select at capacity %i: close and destroy while waitin
       expect(error).toBeInstanceOf(ChannelClosedError);
       expect(error).toMatchObject({ hasValue: true, value: 'x' });
       if (how === 'destroy') expect(discarded).toEqual(bItems);
-      else expect(drainBuffer(b)).toEqual(bItems);
+      else expect(drainNow(b)).toEqual(bItems);
       expectNoWaiters(a, b);
       // a's waiter is gone: a later send is buffered (or refused at capacity 0)
       const later = a.trySend('later');
@@ -870,7 +856,7 @@ describe('select on a reject-policy channel', () => {
       state: 'fulfilled',
       value: { index: 0, kind: 'send', result: { ok: true } },
     });
-    expect(drainBuffer(ch)).toEqual([2]);
+    expect(drainNow(ch)).toEqual([2]);
     expectNoWaiters(ch, other);
   });
 

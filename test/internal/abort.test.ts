@@ -1,10 +1,6 @@
-import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { checkSignal, listenForAbort } from '../../src/internal/abort.js';
-
-function abortListeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
-}
+import { listeners } from '../support/signals.js';
 
 describe('checkSignal', () => {
   it('passes undefined through', () => {
@@ -50,9 +46,9 @@ describe('checkSignal', () => {
 describe('listenForAbort', () => {
   it('adds exactly one abort listener', () => {
     const controller = new AbortController();
-    expect(abortListeners(controller.signal)).toBe(0);
+    expect(listeners(controller.signal)).toBe(0);
     listenForAbort(controller.signal, () => {});
-    expect(abortListeners(controller.signal)).toBe(1);
+    expect(listeners(controller.signal)).toBe(1);
   });
 
   it('calls onAbort once with signal.reason and removes its own listener', () => {
@@ -63,7 +59,7 @@ describe('listenForAbort', () => {
     controller.abort(reason);
     expect(onAbort).toHaveBeenCalledTimes(1);
     expect(onAbort.mock.calls[0]![0]).toBe(reason);
-    expect(abortListeners(controller.signal)).toBe(0);
+    expect(listeners(controller.signal)).toBe(0);
     // A second abort is ignored by AbortController; dispatching again by hand must not re-call.
     controller.abort(new Error('again'));
     controller.signal.dispatchEvent(new Event('abort'));
@@ -94,9 +90,9 @@ describe('listenForAbort', () => {
     const controller = new AbortController();
     const onAbort = vi.fn();
     const remove = listenForAbort(controller.signal, onAbort);
-    expect(abortListeners(controller.signal)).toBe(1);
+    expect(listeners(controller.signal)).toBe(1);
     remove();
-    expect(abortListeners(controller.signal)).toBe(0);
+    expect(listeners(controller.signal)).toBe(0);
     controller.abort();
     expect(onAbort).not.toHaveBeenCalled();
   });
@@ -109,7 +105,7 @@ describe('listenForAbort', () => {
     remove();
     remove();
     expect(onAbort).toHaveBeenCalledTimes(1);
-    expect(abortListeners(controller.signal)).toBe(0);
+    expect(listeners(controller.signal)).toBe(0);
   });
 
   it('removes only its own listener when several share a signal', () => {
@@ -118,20 +114,20 @@ describe('listenForAbort', () => {
     const second = vi.fn();
     const removeFirst = listenForAbort(controller.signal, first);
     listenForAbort(controller.signal, second);
-    expect(abortListeners(controller.signal)).toBe(2);
+    expect(listeners(controller.signal)).toBe(2);
     removeFirst();
     removeFirst();
-    expect(abortListeners(controller.signal)).toBe(1);
+    expect(listeners(controller.signal)).toBe(1);
     controller.abort();
     expect(first).not.toHaveBeenCalled();
     expect(second).toHaveBeenCalledTimes(1);
-    expect(abortListeners(controller.signal)).toBe(0);
+    expect(listeners(controller.signal)).toBe(0);
   });
 
   it('leaves nothing behind on a long-lived signal after many waiters come and go', () => {
     const controller = new AbortController();
     for (let i = 0; i < 1000; i++) listenForAbort(controller.signal, () => {})();
-    expect(abortListeners(controller.signal)).toBe(0);
+    expect(listeners(controller.signal)).toBe(0);
   });
 
   it('on an already-aborted signal it never calls (callers check `aborted` first), and the remover still cleans up', () => {
@@ -140,7 +136,7 @@ describe('listenForAbort', () => {
     const remove = listenForAbort(signal, onAbort);
     expect(onAbort).not.toHaveBeenCalled();
     remove();
-    expect(abortListeners(signal)).toBe(0);
+    expect(listeners(signal)).toBe(0);
   });
 
   it('a remover called from inside another abort callback still prevents its call', () => {
@@ -151,6 +147,6 @@ describe('listenForAbort', () => {
     removeSecond = listenForAbort(controller.signal, second);
     controller.abort();
     expect(second).not.toHaveBeenCalled();
-    expect(abortListeners(controller.signal)).toBe(0);
+    expect(listeners(controller.signal)).toBe(0);
   });
 });

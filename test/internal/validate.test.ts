@@ -7,16 +7,7 @@ import {
   checkOptionalFunction,
   checkOptions,
 } from '../../src/internal/validate.js';
-
-/** Runs `fn`, which must throw, and returns the error. */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { caught } from '../support/errors.js';
 
 describe('describe()', () => {
   it.each([
@@ -115,7 +106,7 @@ describe('checkCount', () => {
   });
 
   it('names the option and shows the received value', () => {
-    const error = thrown(() => checkCount('capacity', -1, 0));
+    const error = caught(() => checkCount('capacity', -1, 0));
     expect(error).toBeInstanceOf(RangeError);
     expect(error.message).toBe('Expected `capacity` to be an integer from 0 up, got `-1` (number)');
   });
@@ -182,7 +173,7 @@ describe('checkOneOf', () => {
   });
 
   it('lists the allowed values and shows the received one', () => {
-    const error = thrown(() => checkOneOf('overflow', 'drop', policies));
+    const error = caught(() => checkOneOf('overflow', 'drop', policies));
     expect(error).toBeInstanceOf(RangeError);
     expect(error.message).toBe(
       "Expected `overflow` to be one of 'block', 'drop-newest', 'drop-oldest', got `\"drop\"` (string)",
@@ -242,7 +233,7 @@ describe('checkOptions', () => {
     ['fast', '`"fast"` (string)'],
     [true, '`true` (boolean)'],
   ])('rejects %o with a TypeError naming the argument', (value, shown) => {
-    const error = thrown(() => checkOptions('options', value));
+    const error = caught(() => checkOptions('options', value));
     expect(error).toBeInstanceOf(TypeError);
     expect(error.message).toBe(`Expected \`options\` to be an options object, got ${shown}`);
   });

@@ -8,7 +8,6 @@
  * it and thereby bunch requests the limiter thought were spread out. The property test checks
  * exactly that: with random arrivals, no window ever holds more than either limit allows.
  */
-import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,55 +19,14 @@ import {
   WindowLimiter,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { advanceTo, snap } from '../support/clock.js';
+import { caught } from '../support/errors.js';
+import { expectSettledInOrder, type Outcome, watch } from '../support/outcome.js';
+import { EPS, propRuns } from '../support/prop.js';
+import { listeners } from '../support/signals.js';
+import { Actions, expectTakesSettled, type TakeRecord, worstSliding } from '../support/traffic.js';
 
 // ---- helpers ----------------------------------------------------------------------------------
-
-function listeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
-}
-
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
-
-interface Outcome {
-  state: 'pending' | 'resolved' | 'rejected';
-  at: number;
-  error: unknown;
-  seq: number;
-}
-
-let settledSeq = 0;
-
-function watch(clock: Clock, promise: Promise<void>): Outcome {
-  const outcome: Outcome = { state: 'pending', at: Number.NaN, error: undefined, seq: -1 };
-  promise.then(
-    () => {
-      outcome.state = 'resolved';
-      outcome.at = clock.now();
-      outcome.seq = settledSeq++;
-    },
-    (error: unknown) => {
-      outcome.state = 'rejected';
-      outcome.at = clock.now();
-      outcome.error = error;
-      outcome.seq = settledSeq++;
-    },
-  );
-  return outcome;
-}
-
-async function advanceTo(clock: ManualClock, time: number): Promise<void> {
-  await clock.advanceAsync(Math.max(0, time - clock.now()));
-}
-
-/** Rounds away floating-point noise from clock readings. */
-const snap = (t: number): number => Math.round(t * 1e6) / 1e6;
 
 interface Setup {
   clock: ManualClock;
@@ -220,8 +178,7 @@ describe('allOf: take waits for the longest', () => {
     const ns = [3, 1, 4, 1, 2, 2, 1, 3, 1];
     const outcomes = await takeAll(setup, ns);
     expect(outcomes.every((o) => o.state === 'resolved')).toBe(true);
-    const seqs = outcomes.map((o) => o.seq);
-    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expectSettledInOrder(outcomes);
     const times = outcomes.map((o) => o.at);
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });
@@ -426,9 +383,7 @@ describe('allOf: bad input', () => {
 
 // ---- property ---------------------------------------------------------------------------------
 
-const { SLUICE_PROP_RUNS } = process.env;
-const RUNS = Number(SLUICE_PROP_RUNS ?? 300);
-const EPS = 1e-6;
+const RUNS = propRuns(300);
 
 interface Act {
   readonly index: number;
@@ -446,17 +401,6 @@ function bucketExcess(acts: readonly Act[], ratePerSecond: number): number {
       sum += sorted[j]!.n;
       worst = Math.max(worst, sum - (ratePerSecond * (sorted[j]!.t - sorted[i]!.t)) / 1000);
     }
-  }
-  return worst;
-}
-
-/** Largest total in any window (t − windowMs, t]. */
-function windowWorst(acts: readonly Act[], windowMs: number): number {
-  let worst = 0;
-  for (const end of acts) {
-    let sum = 0;
-    for (const a of acts) if (a.t > end.t - windowMs + EPS && a.t <= end.t + EPS) sum += a.n;
-    worst = Math.max(worst, sum);
   }
   return worst;
 }
@@ -501,21 +445,12 @@ async function runComposite(limits: Limits, steps: readonly Step[]): Promise<Act
   const window = new WindowLimiter({ limit, windowMs, clock });
   const api = allOf([bucket, window], { clock });
   const acts: Act[] = [];
-  const takes: { outcome: Outcome; reason: unknown; signal?: AbortSignal }[] = [];
-  const pending: { at: number; seq: number; run: () => void }[] = [];
-  let seq = 0;
-  const runUntil = async (time: number): Promise<void> => {
-    pending.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    while (pending.length > 0 && pending[0]!.at <= time) {
-      const action = pending.shift()!;
-      await advanceTo(clock, action.at);
-      action.run();
-    }
-  };
+  const takes: TakeRecord[] = [];
+  const actions = new Actions(clock);
   let time = 0;
   for (const [index, step] of steps.entries()) {
     time += step.gap;
-    await runUntil(time);
+    await actions.runUntil(time);
     await advanceTo(clock, time);
     const n = Math.min(step.n, burst, limit);
     if (step.kind === 'tryTake') {
@@ -537,23 +472,14 @@ async function runComposite(limits: Limits, steps: readonly Step[]): Promise<Act
         ...(ac === undefined ? {} : { signal: ac.signal }),
       });
       if (ac !== undefined && step.abortAfter !== undefined) {
-        pending.push({ at: time + step.abortAfter, seq: seq++, run: () => ac.abort(reason) });
+        actions.at(time + step.abortAfter, () => ac.abort(reason));
       }
     }
   }
-  await runUntil(Number.POSITIVE_INFINITY);
+  await actions.runUntil(Number.POSITIVE_INFINITY);
   await clock.runAllAsync();
 
-  for (const take of takes) {
-    expect(take.outcome.state).not.toBe('pending');
-    if (take.outcome.state === 'rejected') {
-      const e = take.outcome.error;
-      expect(e === take.reason || e instanceof TimeoutError).toBe(true);
-    }
-    if (take.signal !== undefined) expect(listeners(take.signal)).toBe(0);
-  }
-  const seqs = takes.filter((t) => t.outcome.state === 'resolved').map((t) => t.outcome.seq);
-  expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  expectTakesSettled(takes);
   const inOrder = [...acts].sort((a, b) => a.index - b.index);
   for (let i = 1; i < inOrder.length; i++) {
     expect(inOrder[i]!.t).toBeGreaterThanOrEqual(inOrder[i - 1]!.t - EPS);
@@ -582,7 +508,7 @@ describe('allOf: property', () => {
         async (limits, steps) => {
           const acts = await runComposite(limits, steps);
           expect(bucketExcess(acts, limits.rate)).toBeLessThanOrEqual(limits.burst + EPS);
-          expect(windowWorst(acts, limits.windowMs)).toBeLessThanOrEqual(limits.limit);
+          expect(worstSliding(acts, limits.windowMs)).toBeLessThanOrEqual(limits.limit);
         },
       ),
       { numRuns: RUNS },
@@ -592,6 +518,6 @@ describe('allOf: property', () => {
   it('the checkers can fail', () => {
     const act = (t: number): Act => ({ index: 0, t, n: 1 });
     expect(bucketExcess([act(0), act(1000), act(10_000), act(10_000)], 1)).toBe(2);
-    expect(windowWorst([act(0), act(1000), act(10_000), act(10_000)], 10_000)).toBe(3);
+    expect(worstSliding([act(0), act(1000), act(10_000), act(10_000)], 10_000)).toBe(3);
   });
 });

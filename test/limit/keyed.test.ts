@@ -13,39 +13,9 @@ import {
   TokenBucket,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
-
-/** Lets every pending promise callback run (one macrotask turn); the clock does not move. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-interface Watched {
-  state: 'pending' | 'resolved' | 'rejected';
-  error: unknown;
-}
-
-function watch(promise: Promise<unknown>): Watched {
-  const o: Watched = { state: 'pending', error: undefined };
-  promise.then(
-    () => {
-      o.state = 'resolved';
-    },
-    (error: unknown) => {
-      o.state = 'rejected';
-      o.error = error;
-    },
-  );
-  return o;
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
+import { flush } from '../support/clock.js';
+import { thrown } from '../support/errors.js';
+import { observe } from '../support/outcome.js';
 
 /** 10 tokens per second (one every 100 ms), burst 2: refilled 200 ms after it is emptied. */
 const RATE = 10;
@@ -136,8 +106,8 @@ describe('KeyedLimiter: one limiter per key', () => {
     expect(r.ok).toBe(true);
     expect(r.delayMs).toBe(0);
     expect(buckets.get('b')!.available).toBe(0);
-    const t = watch(keyed.take('c', 2));
-    await settle();
+    const t = observe(keyed.take('c', 2));
+    await flush();
     expect(t.state).toBe('resolved');
     expect(buckets.get('c')!.available).toBe(0);
     expect(() => keyed.tryTake('d', 3)).toThrow(RangeError); // above the burst
@@ -147,12 +117,12 @@ describe('KeyedLimiter: one limiter per key', () => {
   it("take waits in its own key's queue without holding up other keys", async () => {
     const { clock, keyed } = make();
     drain(keyed, 'a');
-    const waiting = watch(keyed.take('a'));
-    await settle();
+    const waiting = observe(keyed.take('a'));
+    await flush();
     expect(waiting.state).toBe('pending');
     expect(keyed.tryTake('b').ok).toBe(true);
-    const other = watch(keyed.take('b'));
-    await settle();
+    const other = observe(keyed.take('b'));
+    await flush();
     expect(other.state).toBe('resolved');
     await clock.advanceAsync(99);
     expect(waiting.state).toBe('pending');
@@ -165,13 +135,13 @@ describe('KeyedLimiter: one limiter per key', () => {
     const { clock, keyed } = make();
     drain(keyed, 'a');
     const controller = new AbortController();
-    const aborted = watch(keyed.take('a', 1, { signal: controller.signal }));
+    const aborted = observe(keyed.take('a', 1, { signal: controller.signal }));
     controller.abort('stop');
-    await settle();
+    await flush();
     expect(aborted.state).toBe('rejected');
     expect(aborted.error).toBe('stop');
-    const tooLong = watch(keyed.take('a', 1, { timeoutMs: 50 }));
-    await settle();
+    const tooLong = observe(keyed.take('a', 1, { timeoutMs: 50 }));
+    await flush();
     expect(tooLong.state).toBe('rejected');
     expect((tooLong.error as SluiceError).code).toBe('ERR_SLUICE_TIMEOUT');
     expect(clock.pendingTimers).toBe(0);
@@ -210,7 +180,7 @@ describe('KeyedLimiter: idle limiters are forgotten', () => {
   it('keeps a limiter with a waiting caller', async () => {
     const { clock, keyed, buckets } = make();
     drain(keyed, 'a');
-    const waiting = watch(keyed.take('a'));
+    const waiting = observe(keyed.take('a'));
     const bucket = buckets.get('a')!;
     keyed.sweep();
     expect(keyed.size).toBe(1);
@@ -269,7 +239,7 @@ describe('KeyedLimiter: idle limiters are forgotten', () => {
     }
     expect(clock.pendingTimers).toBe(0);
     drain(keyed, 'w');
-    const waiting = watch(keyed.take('w'));
+    const waiting = observe(keyed.take('w'));
     expect(clock.pendingTimers).toBe(1);
     await clock.advanceAsync(REFILL_MS);
     expect(waiting.state).toBe('resolved');
@@ -317,7 +287,7 @@ describe("KeyedLimiter: maxKeys with onFull 'evict-lru' (the default)", () => {
       const a = buckets.get('a')!;
       const b = buckets.get('b')!;
       if (use === 'reserve') keyed.reserve('a');
-      else if (use === 'take') watch(keyed.take('a', 1, { timeoutMs: 1000 }));
+      else if (use === 'take') observe(keyed.take('a', 1, { timeoutMs: 1000 }));
       else keyed.get('a');
       drain(keyed, 'c');
       expect(keyed.get('a'), use).toBe(a);
@@ -347,7 +317,7 @@ describe("KeyedLimiter: maxKeys with onFull 'evict-lru' (the default)", () => {
   it('a waiter on an evicted limiter still gets its turn (nothing hangs)', async () => {
     const { clock, keyed } = make({ maxKeys: 1 });
     drain(keyed, 'a');
-    const waiting = watch(keyed.take('a'));
+    const waiting = observe(keyed.take('a'));
     drain(keyed, 'b'); // evicts a, waiter and all
     expect(keyed.size).toBe(1);
     await clock.advanceAsync(100);
@@ -363,8 +333,8 @@ describe("KeyedLimiter: maxKeys with onFull 'reject'", () => {
     drain(keyed, 'b');
     expect(keyed.tryTake('c')).toEqual({ ok: false, retryAfterMs: Number.POSITIVE_INFINITY });
 
-    const taken = watch(keyed.take('c'));
-    await settle();
+    const taken = observe(keyed.take('c'));
+    await flush();
     expect(taken.state).toBe('rejected');
     expect(taken.error).toBeInstanceOf(KeyLimitError);
     expect((taken.error as KeyLimitError).code).toBe('ERR_SLUICE_KEY_LIMIT');
@@ -396,7 +366,7 @@ describe("KeyedLimiter: maxKeys with onFull 'reject'", () => {
     const { clock, keyed } = make({ maxKeys: 1, onFull: 'reject' });
     drain(keyed, 'a');
     expect(keyed.tryTake('b').ok).toBe(false);
-    const waiting = watch(keyed.take('a'));
+    const waiting = observe(keyed.take('a'));
     await clock.advanceAsync(100);
     expect(waiting.state).toBe('resolved');
   });

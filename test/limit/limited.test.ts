@@ -4,7 +4,6 @@
  * cancellation through the last argument's `signal` (or a custom extractor), and misuse.
  * Everything on a ManualClock; nothing sleeps.
  */
-import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
   type LimitedOptions,
@@ -14,45 +13,10 @@ import {
   TokenBucket,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
-
-function listeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
-}
-
-/** Lets every pending promise callback run (one macrotask turn); the clock does not move. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-interface Watched<T> {
-  state: 'pending' | 'resolved' | 'rejected';
-  value: T | undefined;
-  error: unknown;
-}
-
-function watch<T>(promise: Promise<T>): Watched<T> {
-  const o: Watched<T> = { state: 'pending', value: undefined, error: undefined };
-  promise.then(
-    (value) => {
-      o.state = 'resolved';
-      o.value = value;
-    },
-    (error: unknown) => {
-      o.state = 'rejected';
-      o.error = error;
-    },
-  );
-  return o;
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
+import { flush } from '../support/clock.js';
+import { thrown } from '../support/errors.js';
+import { observe } from '../support/outcome.js';
+import { listeners } from '../support/signals.js';
 
 /** A bucket of `burst` refilled at `rate` per second on `clock`. */
 function bucket(clock: ManualClock, rate: number, burst: number): TokenBucket {
@@ -98,8 +62,8 @@ describe('limited(fn, { limiter })', () => {
     const clock = new ManualClock();
     const w = worker(clock, 0);
     const call = limited(w.fn, { limiter: bucket(clock, 10, 1) }); // one per 100 ms
-    const results = ['a', 'b', 'c', 'd'].map((name) => watch(call(name)));
-    await settle();
+    const results = ['a', 'b', 'c', 'd'].map((name) => observe(call(name)));
+    await flush();
     expect(w.starts).toEqual([0]);
     await clock.advanceAsync(99);
     expect(w.starts).toEqual([0]);
@@ -117,7 +81,7 @@ describe('limited(fn, { limiter })', () => {
     const w = worker(clock, 0);
     const call = limited(w.fn, { limiter: bucket(clock, 10, 3) });
     for (let i = 0; i < 5; i++) void call(`c${i}`);
-    await settle();
+    await flush();
     expect(w.starts).toEqual([0, 0, 0]);
     await clock.advanceAsync(1000);
     expect(w.starts).toEqual([0, 0, 0, 100, 200]);
@@ -193,8 +157,8 @@ describe('limited(fn, { limiter })', () => {
     );
     await call(3, 'first');
     expect(limiter.available).toBe(2);
-    const second = watch(call(4, 'second')); // needs 2 more: 200 ms
-    await settle();
+    const second = observe(call(4, 'second')); // needs 2 more: 200 ms
+    await flush();
     expect(second.state).toBe('pending');
     await clock.advanceAsync(199);
     expect(second.state).toBe('pending');
@@ -229,8 +193,8 @@ describe('limited(fn, { semaphore })', () => {
     const semaphore = new Semaphore({ capacity: 2, clock });
     const w = worker(clock, 100, 2);
     const call = limited(w.fn, { semaphore });
-    const results = ['a', 'b', 'c', 'd', 'e'].map((name) => watch(call(name)));
-    await settle();
+    const results = ['a', 'b', 'c', 'd', 'e'].map((name) => observe(call(name)));
+    await flush();
     expect(w.running).toBe(2);
     expect(semaphore.inUse).toBe(2);
     expect(semaphore.waiting).toBe(3);
@@ -257,10 +221,10 @@ describe('limited(fn, { semaphore })', () => {
     );
     void call();
     void call();
-    await settle();
+    await flush();
     expect(started).toBe(1);
     finishers[0]!();
-    await settle();
+    await flush();
     expect(started).toBe(2);
   });
 
@@ -292,11 +256,11 @@ describe('limited(fn, { semaphore })', () => {
     const semaphore = new Semaphore({ capacity: 1, clock });
     let finish!: () => void;
     const call = limited(() => new Promise<void>((resolve) => (finish = resolve)), { semaphore });
-    const o = watch(call());
-    await settle();
+    const o = observe(call());
+    await flush();
     expect(semaphore.inUse).toBe(1);
     finish();
-    await settle();
+    await flush();
     expect(o.state).toBe('resolved');
     expect(semaphore.inUse).toBe(0);
   });
@@ -310,7 +274,7 @@ describe('limited(fn, { semaphore, limiter })', () => {
     const w = worker(clock, 50, 1);
     const call = limited(w.fn, { semaphore, limiter });
     for (const name of ['a', 'b', 'c']) void call(name);
-    await settle();
+    await flush();
     // b and c wait on the semaphore and have not touched the bucket yet.
     expect(w.starts).toEqual([0]);
     expect(semaphore.waiting).toBe(2);
@@ -359,12 +323,12 @@ describe('limited: cancellation by the last argument signal', () => {
     );
     await call('/first');
     const controller = new AbortController();
-    const o = watch(call('/second', { signal: controller.signal }));
-    await settle();
+    const o = observe(call('/second', { signal: controller.signal }));
+    await flush();
     expect(limiter.waiting).toBe(1);
     const reason = new Error('user navigated away');
     controller.abort(reason);
-    await settle();
+    await flush();
     expect(o.state).toBe('rejected');
     expect(o.error).toBe(reason);
     expect(limiter.waiting).toBe(0);
@@ -382,9 +346,9 @@ describe('limited: cancellation by the last argument signal', () => {
     });
     void call('a');
     const controller = new AbortController();
-    const b = watch(call('b', { signal: controller.signal }));
+    const b = observe(call('b', { signal: controller.signal }));
     void call('c');
-    await settle();
+    await flush();
     controller.abort();
     await clock.advanceAsync(1000);
     expect(b.state).toBe('rejected');
@@ -405,13 +369,13 @@ describe('limited: cancellation by the last argument signal', () => {
       },
       { semaphore, limiter },
     );
-    const first = watch(call('first'));
+    const first = observe(call('first'));
     const controller = new AbortController();
-    const o = watch(call('second', { signal: controller.signal }));
-    await settle();
+    const o = observe(call('second', { signal: controller.signal }));
+    await flush();
     expect(semaphore.waiting).toBe(1);
     controller.abort('cancelled');
-    await settle();
+    await flush();
     expect(o.state).toBe('rejected');
     expect(o.error).toBe('cancelled');
     expect(semaphore.waiting).toBe(0);
@@ -419,7 +383,7 @@ describe('limited: cancellation by the last argument signal', () => {
     expect(limiter.available).toBe(4); // second took no token
     expect(listeners(controller.signal)).toBe(0);
     finish();
-    await settle();
+    await flush();
     expect(first.state).toBe('resolved');
     expect(semaphore.inUse).toBe(0);
     expect(ran).toEqual(['first']);
@@ -438,13 +402,13 @@ describe('limited: cancellation by the last argument signal', () => {
     );
     await call('first'); // empties the bucket
     const controller = new AbortController();
-    const o = watch(call('second', { signal: controller.signal }));
-    const third = watch(call('third'));
-    await settle();
+    const o = observe(call('second', { signal: controller.signal }));
+    const third = observe(call('third'));
+    await flush();
     expect(semaphore.inUse).toBe(1); // second holds it while waiting for a token
     expect(limiter.waiting).toBe(1);
     controller.abort('stop');
-    await settle();
+    await flush();
     expect(o.error).toBe('stop');
     // The permit went to third, which now waits for the token second gave back.
     expect(semaphore.waiting).toBe(0);
@@ -510,7 +474,7 @@ describe('limited: cancellation by the last argument signal', () => {
     const call = limited((_init: Request, n: number) => ran.push(n), { limiter });
     await call({}, 1); // empties the bucket
     const controller = new AbortController();
-    const o = watch(call({ signal: controller.signal }, 2));
+    const o = observe(call({ signal: controller.signal }, 2));
     controller.abort();
     await clock.advanceAsync(100);
     expect(o.state).toBe('resolved'); // the signal was not in the last argument
@@ -534,10 +498,10 @@ describe('limited: a custom signal extractor', () => {
       },
     });
     await call({ id: 1, context: { cancel: new AbortController().signal } }, 10);
-    const o = watch(call(job, 20));
-    await settle();
+    const o = observe(call(job, 20));
+    await flush();
     controller.abort('by extractor');
-    await settle();
+    await flush();
     expect(o.state).toBe('rejected');
     expect(o.error).toBe('by extractor');
     expect(extracted.map(([, extra]) => extra)).toEqual([10, 20]);
@@ -553,7 +517,7 @@ describe('limited: a custom signal extractor', () => {
     const call = limited((_init: Request) => 'ran', { limiter, signal: () => undefined });
     await call({});
     const controller = new AbortController();
-    const o = watch(call({ signal: controller.signal }));
+    const o = observe(call({ signal: controller.signal }));
     controller.abort();
     await clock.advanceAsync(100);
     expect(o.state).toBe('resolved');

@@ -5,76 +5,28 @@
  * `slack` extra events may go at once to catch up, never more. A property test checks that in
  * any window [t, t + W] at most `slack + 1 + W / intervalMs` events are admitted.
  */
-import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Clock, Pacer, type Reservation, TimeoutError } from '../../src/index.js';
+import { Pacer, type Reservation, TimeoutError } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { advanceTo } from '../support/clock.js';
+import { caught } from '../support/errors.js';
+import { eachTryRow, type TakeRow, type TryRow, takeEachRow } from '../support/limiter-rows.js';
+import { expectSettledInOrder, type Outcome, watch } from '../support/outcome.js';
+import { EPS, propRuns } from '../support/prop.js';
+import { listeners } from '../support/signals.js';
+import { Actions, expectTakesSettled, type TakeRecord } from '../support/traffic.js';
 
 // ---- helpers ----------------------------------------------------------------------------------
-
-function listeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
-}
-
-/** Calls `fn`, which must throw, and returns what it threw. */
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
-
-interface Outcome {
-  state: 'pending' | 'resolved' | 'rejected';
-  at: number;
-  error: unknown;
-  seq: number;
-}
-
-let settledSeq = 0;
-
-function watch(clock: Clock, promise: Promise<void>): Outcome {
-  const outcome: Outcome = { state: 'pending', at: Number.NaN, error: undefined, seq: -1 };
-  promise.then(
-    () => {
-      outcome.state = 'resolved';
-      outcome.at = clock.now();
-      outcome.seq = settledSeq++;
-    },
-    (error: unknown) => {
-      outcome.state = 'rejected';
-      outcome.at = clock.now();
-      outcome.error = error;
-      outcome.seq = settledSeq++;
-    },
-  );
-  return outcome;
-}
-
-async function advanceTo(clock: ManualClock, time: number): Promise<void> {
-  await clock.advanceAsync(Math.max(0, time - clock.now()));
-}
 
 function make(intervalMs: number, slack = 0, start = 0): { clock: ManualClock; pacer: Pacer } {
   const clock = new ManualClock({ start });
   return { clock, pacer: new Pacer({ intervalMs, slack, clock }) };
 }
 
-interface TryRow {
-  readonly at: number;
-  readonly n: number;
-  readonly ok: boolean;
-  readonly retryAfterMs?: number;
-}
-
+/** A tryTake table: peek agrees, `ok` as given, a refusal's retryAfterMs to 6 digits. */
 function runTryRows(clock: ManualClock, pacer: Pacer, rows: readonly TryRow[]): void {
-  for (const [i, row] of rows.entries()) {
-    clock.advanceTo(row.at);
-    const peeked = pacer.peek(row.n);
-    const result = pacer.tryTake(row.n);
+  eachTryRow(clock, pacer, rows, (row, i, result, peeked) => {
     expect({ row: i, peeked }).toEqual({ row: i, peeked: result });
     expect({ row: i, ok: result.ok }).toEqual({ row: i, ok: row.ok });
     if (!result.ok) {
@@ -83,29 +35,15 @@ function runTryRows(clock: ManualClock, pacer: Pacer, rows: readonly TryRow[]): 
         retryAfterMs: expect.closeTo(row.retryAfterMs ?? Number.NaN, 6),
       });
     }
-    expect(clock.pendingTimers).toBe(0);
-  }
+  });
 }
 
-interface TakeRow {
-  readonly at: number;
-  readonly n: number;
-  readonly grantedAt: number;
-}
-
+/** A take table: every take resolves at its grantedAt (to 6 digits), in call order. */
 async function runTakeRows(clock: ManualClock, pacer: Pacer, rows: readonly TakeRow[]) {
-  const outcomes: Outcome[] = [];
-  for (const row of rows) {
-    await advanceTo(clock, row.at);
-    outcomes.push(watch(clock, pacer.take(row.n)));
-    expect(clock.pendingTimers).toBe(pacer.waiting > 0 ? 1 : 0);
-  }
-  await clock.runAllAsync();
-  expect(clock.pendingTimers).toBe(0);
+  const outcomes = await takeEachRow(clock, pacer, rows);
   expect(outcomes.map((o) => o.state)).toEqual(rows.map(() => 'resolved'));
   expect(outcomes.map((o) => o.at)).toEqual(rows.map((r) => expect.closeTo(r.grantedAt, 6)));
-  const seqs = outcomes.map((o) => o.seq);
-  expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  expectSettledInOrder(outcomes);
 }
 
 // ---- tables -----------------------------------------------------------------------------------
@@ -396,9 +334,7 @@ describe('Pacer: bad input throws synchronously, naming the value', () => {
 
 // ---- property ---------------------------------------------------------------------------------
 
-const { SLUICE_PROP_RUNS } = process.env;
-const RUNS = Number(SLUICE_PROP_RUNS ?? 100);
-const EPS = 1e-6;
+const RUNS = propRuns(100);
 
 interface Act {
   readonly index: number;
@@ -441,27 +377,14 @@ describe('Pacer: property', () => {
           const clock = new ManualClock({ start });
           const pacer = new Pacer({ intervalMs, slack, clock });
           const acts: Act[] = [];
-          const pending: { at: number; seq: number; run: () => void }[] = [];
-          const takes: {
-            index: number;
-            outcome: Outcome;
-            reason: unknown;
-            signal?: AbortSignal;
-          }[] = [];
-          let seq = 0;
-          const runUntil = async (time: number): Promise<void> => {
-            pending.sort((a, b) => a.at - b.at || a.seq - b.seq);
-            while (pending.length > 0 && pending[0]!.at <= time) {
-              const action = pending.shift()!;
-              await advanceTo(clock, action.at);
-              action.run();
-              expect(clock.pendingTimers).toBe(pacer.waiting > 0 ? 1 : 0);
-            }
-          };
+          const actions = new Actions(clock, () =>
+            expect(clock.pendingTimers).toBe(pacer.waiting > 0 ? 1 : 0),
+          );
+          const takes: (TakeRecord & { index: number })[] = [];
           let time = start;
           for (const [index, step] of steps.entries()) {
             time += step.gap;
-            await runUntil(time);
+            await actions.runUntil(time);
             await advanceTo(clock, time);
             const n = 1 + ((step.n - 1) % (slack + 1));
             if (step.kind === 'tryTake') {
@@ -474,13 +397,9 @@ describe('Pacer: property', () => {
               const act: Act = { index, t: r.timeToAct, n, cancelled: false };
               acts.push(act);
               if (step.cancelAfter !== undefined) {
-                pending.push({
-                  at: time + step.cancelAfter,
-                  seq: seq++,
-                  run: () => {
-                    if (clock.now() <= r.timeToAct) act.cancelled = true; // gives back at its time too
-                    r.cancel();
-                  },
+                actions.at(time + step.cancelAfter, () => {
+                  if (clock.now() <= r.timeToAct) act.cancelled = true; // gives back at its time too
+                  r.cancel();
                 });
               }
             } else {
@@ -498,29 +417,15 @@ describe('Pacer: property', () => {
                 ...(ac === undefined ? {} : { signal: ac.signal }),
               });
               if (ac !== undefined && step.cancelAfter !== undefined) {
-                pending.push({
-                  at: time + step.cancelAfter,
-                  seq: seq++,
-                  run: () => ac.abort(reason),
-                });
+                actions.at(time + step.cancelAfter, () => ac.abort(reason));
               }
             }
             expect(clock.pendingTimers).toBe(pacer.waiting > 0 ? 1 : 0);
           }
-          await runUntil(Number.POSITIVE_INFINITY);
+          await actions.runUntil(Number.POSITIVE_INFINITY);
           await clock.runAllAsync();
 
-          for (const take of takes) {
-            expect(take.outcome.state).not.toBe('pending');
-            if (take.outcome.state === 'rejected') {
-              const e = take.outcome.error;
-              expect(e === take.reason || e instanceof TimeoutError).toBe(true);
-            }
-            if (take.signal !== undefined) expect(listeners(take.signal)).toBe(0);
-          }
-          const resolved = takes.filter((t) => t.outcome.state === 'resolved');
-          const seqs = resolved.map((t) => t.outcome.seq);
-          expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+          expectTakesSettled(takes);
           // Nothing made after a take is placed before it. (A reservation is not a queue: a
           // cancellation that gives tokens back may let a later request act before it.)
           const granted = acts.filter((a) => !a.cancelled).sort((a, b) => a.index - b.index);

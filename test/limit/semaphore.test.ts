@@ -2,7 +2,6 @@
  * Semaphore: acquire / tryAcquire / release / run, weights, strict FIFO, cancellation by signal
  * and timeout (ManualClock only), stats, invariants, misuse, and a fast-check model test.
  */
-import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,78 +12,16 @@ import {
   TimeoutError,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { flush, microtasks } from '../support/clock.js';
+import { thrown } from '../support/errors.js';
+import { type Observed, observe } from '../support/outcome.js';
+import { listeners } from '../support/signals.js';
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-function listeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
-}
-
-/** Lets every pending promise callback run (one macrotask turn); the clock does not move. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/**
- * A few microtask turns: enough for `watch` callbacks on promises the semaphore has settled
- * (it settles them synchronously), and much cheaper than a macrotask in the model test.
- */
-async function microtasks(): Promise<void> {
-  for (let i = 0; i < 4; i++) await Promise.resolve();
-}
-
-interface Outcome<T> {
-  state: 'pending' | 'resolved' | 'rejected';
-  value: T | undefined;
-  error: unknown;
-  /** Clock time seen by the settle callback. */
-  at: number;
-  /** Global settle order. */
-  seq: number;
-}
-
-let seq = 0;
-
-function watch<T>(promise: Promise<T>, clock?: ManualClock): Outcome<T> {
-  const o: Outcome<T> = { state: 'pending', value: undefined, error: undefined, at: -1, seq: -1 };
-  promise.then(
-    (value) => {
-      o.state = 'resolved';
-      o.value = value;
-      o.at = clock?.now() ?? -1;
-      o.seq = seq++;
-    },
-    (error: unknown) => {
-      o.state = 'rejected';
-      o.error = error;
-      o.at = clock?.now() ?? -1;
-      o.seq = seq++;
-    },
-  );
-  return o;
-}
-
-function permitOf(o: Outcome<Permit>): Permit {
+function permitOf(o: Observed<Permit>): Permit {
   expect(o.state).toBe('resolved');
   return o.value!;
-}
-
-/**
- * Calls `fn`, which must throw synchronously, and returns the error. A returned promise (misuse
- * reported asynchronously) fails the test, and its rejection is swallowed so it is not unhandled.
- */
-function thrown(fn: () => unknown): unknown {
-  let result: unknown;
-  try {
-    result = fn();
-  } catch (error) {
-    return error;
-  }
-  if (result instanceof Promise) {
-    result.catch(() => {});
-    throw new Error('expected a synchronous throw, but the call returned a promise');
-  }
-  throw new Error(`expected a throw, got ${String(result)}`);
 }
 
 function expectMisuse(
@@ -146,9 +83,9 @@ describe('Semaphore: acquire, tryAcquire, release', () => {
 
   it('acquire resolves at once when the permit fits', async () => {
     const { sem } = make(1);
-    const o = watch(sem.acquire());
+    const o = observe(sem.acquire());
     expect(sem.inUse).toBe(1); // held synchronously, before the promise is observed
-    await settle();
+    await flush();
     expect(permitOf(o).weight).toBe(1);
     expect(sem.waiting).toBe(0);
   });
@@ -156,15 +93,15 @@ describe('Semaphore: acquire, tryAcquire, release', () => {
   it('acquire waits while full and resolves when a permit is released', async () => {
     const { sem } = make(1);
     const held = sem.tryAcquire()!;
-    const o = watch(sem.acquire());
-    await settle();
+    const o = observe(sem.acquire());
+    await flush();
     expect(o.state).toBe('pending');
     expect(sem.waiting).toBe(1);
     sem.assertInvariants();
     held.release();
     expect(sem.inUse).toBe(1); // handed straight to the waiter
     expect(sem.waiting).toBe(0);
-    await settle();
+    await flush();
     expect(permitOf(o).released).toBe(false);
     sem.assertInvariants();
   });
@@ -172,12 +109,12 @@ describe('Semaphore: acquire, tryAcquire, release', () => {
   it('one release wakes every waiter that now fits, in order', async () => {
     const { sem } = make(3);
     const big = sem.tryAcquire(3)!;
-    const outcomes = [watch(sem.acquire()), watch(sem.acquire()), watch(sem.acquire())];
-    const fourth = watch(sem.acquire());
-    await settle();
+    const outcomes = [observe(sem.acquire()), observe(sem.acquire()), observe(sem.acquire())];
+    const fourth = observe(sem.acquire());
+    await flush();
     expect(sem.waiting).toBe(4);
     big.release();
-    await settle();
+    await flush();
     expect(outcomes.map((o) => o.state)).toEqual(['resolved', 'resolved', 'resolved']);
     expect(outcomes[0]!.seq).toBeLessThan(outcomes[1]!.seq);
     expect(outcomes[1]!.seq).toBeLessThan(outcomes[2]!.seq);
@@ -189,18 +126,18 @@ describe('Semaphore: acquire, tryAcquire, release', () => {
   it('a permit released twice gives its units back once', async () => {
     const { sem } = make(1);
     const first = sem.tryAcquire()!;
-    const w1 = watch(sem.acquire());
-    const w2 = watch(sem.acquire());
+    const w1 = observe(sem.acquire());
+    const w2 = observe(sem.acquire());
     first.release();
     first.release();
     first[Symbol.dispose]();
-    await settle();
+    await flush();
     expect(w1.state).toBe('resolved');
     expect(w2.state).toBe('pending'); // a second release must not have let w2 in
     expect(sem.inUse).toBe(1);
     sem.assertInvariants();
     permitOf(w1).release();
-    await settle();
+    await flush();
     expect(w2.state).toBe('resolved');
     permitOf(w2).release();
     permitOf(w2).release();
@@ -217,8 +154,8 @@ describe('Semaphore: weights', () => {
     expect(three.weight).toBe(3);
     expect(sem.inUse).toBe(3);
     expect(sem.tryAcquire(3)).toBeUndefined();
-    const two = watch(sem.acquire({ weight: 2 }));
-    await settle();
+    const two = observe(sem.acquire({ weight: 2 }));
+    await flush();
     expect(permitOf(two).weight).toBe(2);
     expect(sem.available).toBe(0);
     three.release();
@@ -231,12 +168,12 @@ describe('Semaphore: weights', () => {
     const { sem } = make(3);
     const a = sem.tryAcquire()!;
     const b = sem.tryAcquire()!;
-    const all = watch(sem.acquire({ weight: 3 }));
+    const all = observe(sem.acquire({ weight: 3 }));
     a.release();
-    await settle();
+    await flush();
     expect(all.state).toBe('pending');
     b.release();
-    await settle();
+    await flush();
     expect(permitOf(all).weight).toBe(3);
     expect(sem.inUse).toBe(3);
   });
@@ -246,20 +183,20 @@ describe('Semaphore: strict FIFO', () => {
   it('a heavy head blocks lighter waiters behind it', async () => {
     const { sem } = make(3);
     const held = sem.tryAcquire(2)!; // 1 unit free
-    const heavy = watch(sem.acquire({ weight: 3 }));
-    const light = watch(sem.acquire({ weight: 1 })); // would fit, but heavy is first
-    await settle();
+    const heavy = observe(sem.acquire({ weight: 3 }));
+    const light = observe(sem.acquire({ weight: 1 })); // would fit, but heavy is first
+    await flush();
     expect(heavy.state).toBe('pending');
     expect(light.state).toBe('pending');
     expect(sem.available).toBe(1);
     expect(sem.waiting).toBe(2);
     sem.assertInvariants();
     held.release();
-    await settle();
+    await flush();
     expect(heavy.state).toBe('resolved');
     expect(light.state).toBe('pending');
     permitOf(heavy).release();
-    await settle();
+    await flush();
     expect(light.state).toBe('resolved');
     expect(sem.inUse).toBe(1);
   });
@@ -267,12 +204,12 @@ describe('Semaphore: strict FIFO', () => {
   it('tryAcquire never jumps a waiting caller, even when its weight fits', async () => {
     const { sem } = make(3);
     const held = sem.tryAcquire(2)!;
-    const heavy = watch(sem.acquire({ weight: 2 }));
+    const heavy = observe(sem.acquire({ weight: 2 }));
     expect(sem.available).toBe(1);
     expect(sem.tryAcquire(1)).toBeUndefined();
     expect(sem.inUse).toBe(2);
     held.release();
-    await settle();
+    await flush();
     expect(heavy.state).toBe('resolved');
     expect(sem.tryAcquire(1)).toBeDefined(); // nobody waits now
   });
@@ -280,9 +217,9 @@ describe('Semaphore: strict FIFO', () => {
   it('acquire behind a waiter queues even when it fits', async () => {
     const { sem } = make(2);
     sem.tryAcquire(1);
-    const heavy = watch(sem.acquire({ weight: 2 }));
-    const light = watch(sem.acquire());
-    await settle();
+    const heavy = observe(sem.acquire({ weight: 2 }));
+    const light = observe(sem.acquire());
+    await flush();
     expect(heavy.state).toBe('pending');
     expect(light.state).toBe('pending');
     expect(sem.inUse).toBe(1);
@@ -330,16 +267,16 @@ describe('Semaphore: using', () => {
 
   it('a permit disposed after an explicit release gives nothing back twice', async () => {
     const { sem } = make(1);
-    let next: Outcome<Permit> | undefined;
+    let next: Observed<Permit> | undefined;
     {
       using permit = await sem.acquire();
-      next = watch(sem.acquire());
+      next = observe(sem.acquire());
       permit.release();
-      await settle();
+      await flush();
       expect(next.state).toBe('resolved');
     }
-    const after = watch(sem.acquire());
-    await settle();
+    const after = observe(sem.acquire());
+    await flush();
     expect(after.state).toBe('pending'); // the disposal at block end must not free next's unit
     expect(sem.inUse).toBe(1);
     sem.assertInvariants();
@@ -365,12 +302,12 @@ describe('Semaphore: run', () => {
   it('resolves with what an async fn resolves with, holding until it settles', async () => {
     const { sem } = make(1);
     let finish!: (value: string) => void;
-    const o = watch(sem.run(() => new Promise<string>((resolve) => (finish = resolve))));
-    await settle();
+    const o = observe(sem.run(() => new Promise<string>((resolve) => (finish = resolve))));
+    await flush();
     expect(sem.inUse).toBe(1);
     expect(o.state).toBe('pending');
     finish('done');
-    await settle();
+    await flush();
     expect(o.state).toBe('resolved');
     expect(o.value).toBe('done');
     expect(sem.inUse).toBe(0);
@@ -415,7 +352,7 @@ describe('Semaphore: run', () => {
       p.release();
     });
     const second = sem.run(() => log.push('run'));
-    await settle();
+    await flush();
     expect(log).toEqual([]);
     held.release();
     await Promise.all([first, second]);
@@ -427,10 +364,10 @@ describe('Semaphore: run', () => {
     sem.tryAcquire();
     const controller = new AbortController();
     let called = false;
-    const o = watch(sem.run(() => (called = true), { signal: controller.signal }));
+    const o = observe(sem.run(() => (called = true), { signal: controller.signal }));
     const reason = { why: 'stop' };
     controller.abort(reason);
-    await settle();
+    await flush();
     expect(o.state).toBe('rejected');
     expect(o.error).toBe(reason);
     expect(called).toBe(false);
@@ -445,14 +382,14 @@ describe('Semaphore: abort while waiting', () => {
     const { sem } = make(1);
     sem.tryAcquire();
     const controller = new AbortController();
-    const o = watch(sem.acquire({ signal: controller.signal }));
+    const o = observe(sem.acquire({ signal: controller.signal }));
     expect(listeners(controller.signal)).toBe(1);
     expect(sem.waiting).toBe(1);
     const reason = new Error('custom reason');
     controller.abort(reason);
     expect(sem.waiting).toBe(0);
     expect(listeners(controller.signal)).toBe(0);
-    await settle();
+    await flush();
     expect(o.state).toBe('rejected');
     expect(o.error).toBe(reason);
     expect(sem.inUse).toBe(1);
@@ -464,9 +401,9 @@ describe('Semaphore: abort while waiting', () => {
     const { sem } = make(1);
     sem.tryAcquire();
     const controller = new AbortController();
-    const o = watch(sem.acquire({ signal: controller.signal }));
+    const o = observe(sem.acquire({ signal: controller.signal }));
     controller.abort('just a string');
-    await settle();
+    await flush();
     expect(o.error).toBe('just a string');
   });
 
@@ -474,9 +411,9 @@ describe('Semaphore: abort while waiting', () => {
     const { sem } = make(1);
     sem.tryAcquire();
     const controller = new AbortController();
-    const o = watch(sem.acquire({ signal: controller.signal }));
+    const o = observe(sem.acquire({ signal: controller.signal }));
     controller.abort();
-    await settle();
+    await flush();
     expect(o.error).toBe(controller.signal.reason);
     expect((o.error as DOMException).name).toBe('AbortError');
   });
@@ -485,13 +422,13 @@ describe('Semaphore: abort while waiting', () => {
     const { sem } = make(2);
     sem.tryAcquire(1); // 1 unit free
     const controller = new AbortController();
-    const heavy = watch(sem.acquire({ weight: 2, signal: controller.signal }));
-    const light = watch(sem.acquire({ weight: 1 }));
-    await settle();
+    const heavy = observe(sem.acquire({ weight: 2, signal: controller.signal }));
+    const light = observe(sem.acquire({ weight: 1 }));
+    await flush();
     expect(light.state).toBe('pending');
     controller.abort();
     expect(sem.inUse).toBe(2); // light was served synchronously by the abort
-    await settle();
+    await flush();
     expect(heavy.state).toBe('rejected');
     expect(light.state).toBe('resolved');
     sem.assertInvariants();
@@ -501,10 +438,10 @@ describe('Semaphore: abort while waiting', () => {
     const { sem } = make(2);
     sem.tryAcquire(2);
     const controller = new AbortController();
-    const a = watch(sem.acquire({ signal: controller.signal }));
-    const b = watch(sem.acquire());
+    const a = observe(sem.acquire({ signal: controller.signal }));
+    const b = observe(sem.acquire());
     controller.abort();
-    await settle();
+    await flush();
     expect(a.state).toBe('rejected');
     expect(b.state).toBe('pending');
     expect(sem.waiting).toBe(1);
@@ -515,16 +452,16 @@ describe('Semaphore: abort while waiting', () => {
     const { sem } = make(1);
     const held = sem.tryAcquire()!;
     const controller = new AbortController();
-    const a = watch(sem.acquire());
-    const b = watch(sem.acquire({ signal: controller.signal }));
-    const c = watch(sem.acquire());
+    const a = observe(sem.acquire());
+    const b = observe(sem.acquire({ signal: controller.signal }));
+    const c = observe(sem.acquire());
     controller.abort();
     expect(sem.waiting).toBe(2);
     held.release();
-    await settle();
+    await flush();
     expect([a.state, b.state, c.state]).toEqual(['resolved', 'rejected', 'pending']);
     permitOf(a).release();
-    await settle();
+    await flush();
     expect(c.state).toBe('resolved');
   });
 
@@ -532,11 +469,11 @@ describe('Semaphore: abort while waiting', () => {
     const { sem } = make(1);
     const held = sem.tryAcquire()!;
     const controller = new AbortController();
-    const o = watch(sem.acquire({ signal: controller.signal }));
+    const o = observe(sem.acquire({ signal: controller.signal }));
     expect(listeners(controller.signal)).toBe(1);
     held.release();
     expect(listeners(controller.signal)).toBe(0);
-    await settle();
+    await flush();
     const permit = permitOf(o);
     controller.abort(); // too late: the permit is held and stays held
     expect(permit.released).toBe(false);
@@ -546,9 +483,9 @@ describe('Semaphore: abort while waiting', () => {
   it('an acquire that fits at once adds no listener', async () => {
     const { sem } = make(1);
     const controller = new AbortController();
-    const o = watch(sem.acquire({ signal: controller.signal }));
+    const o = observe(sem.acquire({ signal: controller.signal }));
     expect(listeners(controller.signal)).toBe(0);
-    await settle();
+    await flush();
     expect(o.state).toBe('resolved');
   });
 
@@ -556,11 +493,11 @@ describe('Semaphore: abort while waiting', () => {
     const { sem } = make(1);
     const reason = Symbol('already');
     const signal = AbortSignal.abort(reason);
-    const o = watch(sem.acquire({ signal }));
+    const o = observe(sem.acquire({ signal }));
     expect(sem.inUse).toBe(0);
     expect(sem.waiting).toBe(0);
     expect(listeners(signal)).toBe(0);
-    await settle();
+    await flush();
     expect(o.state).toBe('rejected');
     expect(o.error).toBe(reason);
     expect(sem.stats().acquired).toBe(0);
@@ -573,11 +510,11 @@ describe('Semaphore: abort while waiting', () => {
     sem.tryAcquire(1);
     const controller = new AbortController();
     const reason = new Error('request cancelled');
-    const a = watch(sem.acquire({ weight: 2, signal: controller.signal }));
-    const b = watch(sem.acquire({ weight: 1, signal: controller.signal }));
-    await settle();
+    const a = observe(sem.acquire({ weight: 2, signal: controller.signal }));
+    const b = observe(sem.acquire({ weight: 1, signal: controller.signal }));
+    await flush();
     controller.abort(reason);
-    await settle();
+    await flush();
     expect(a.state).toBe('rejected');
     expect(b.state).toBe('rejected');
     expect(b.error).toBe(reason);
@@ -593,7 +530,7 @@ describe('Semaphore: timeoutMs', () => {
   it('rejects with a TimeoutError at exactly the deadline and leaves no timer', async () => {
     const { clock, sem } = make(1);
     sem.tryAcquire();
-    const o = watch(sem.acquire({ timeoutMs: 100 }), clock);
+    const o = observe(sem.acquire({ timeoutMs: 100 }), clock);
     expect(clock.pendingTimers).toBe(1);
     await clock.advanceAsync(99);
     expect(o.state).toBe('pending');
@@ -615,7 +552,7 @@ describe('Semaphore: timeoutMs', () => {
     const clock = new ManualClock({ start: 1000 });
     const sem = new Semaphore({ capacity: 1, clock });
     sem.tryAcquire();
-    const o = watch(sem.acquire({ timeoutMs: 50 }), clock);
+    const o = observe(sem.acquire({ timeoutMs: 50 }), clock);
     await clock.advanceAsync(49);
     expect(o.state).toBe('pending');
     await clock.advanceAsync(1);
@@ -626,8 +563,8 @@ describe('Semaphore: timeoutMs', () => {
   it('a timed-out head lets the next waiter go when it now fits', async () => {
     const { clock, sem } = make(2);
     sem.tryAcquire(1);
-    const heavy = watch(sem.acquire({ weight: 2, timeoutMs: 10 }), clock);
-    const light = watch(sem.acquire(), clock);
+    const heavy = observe(sem.acquire({ weight: 2, timeoutMs: 10 }), clock);
+    const light = observe(sem.acquire(), clock);
     await clock.advanceAsync(10);
     expect(heavy.state).toBe('rejected');
     expect(light.state).toBe('resolved');
@@ -639,7 +576,7 @@ describe('Semaphore: timeoutMs', () => {
     const { clock, sem } = make(1);
     const held = sem.tryAcquire()!;
     const controller = new AbortController();
-    const o = watch(sem.acquire({ timeoutMs: 100, signal: controller.signal }), clock);
+    const o = observe(sem.acquire({ timeoutMs: 100, signal: controller.signal }), clock);
     await clock.advanceAsync(40);
     held.release();
     expect(clock.pendingTimers).toBe(0);
@@ -653,7 +590,7 @@ describe('Semaphore: timeoutMs', () => {
     const { clock, sem } = make(1);
     sem.tryAcquire();
     const controller = new AbortController();
-    const o = watch(sem.acquire({ timeoutMs: 100, signal: controller.signal }), clock);
+    const o = observe(sem.acquire({ timeoutMs: 100, signal: controller.signal }), clock);
     controller.abort('gone');
     expect(clock.pendingTimers).toBe(0);
     await clock.advanceAsync(200);
@@ -664,7 +601,7 @@ describe('Semaphore: timeoutMs', () => {
     const { clock, sem } = make(1);
     sem.tryAcquire();
     const controller = new AbortController();
-    const o = watch(sem.acquire({ timeoutMs: 5, signal: controller.signal }), clock);
+    const o = observe(sem.acquire({ timeoutMs: 5, signal: controller.signal }), clock);
     await clock.advanceAsync(5);
     expect(o.error).toBeInstanceOf(TimeoutError);
     expect(listeners(controller.signal)).toBe(0);
@@ -672,21 +609,21 @@ describe('Semaphore: timeoutMs', () => {
 
   it('an acquire that fits at once arms no timer', async () => {
     const { clock, sem } = make(1);
-    const o = watch(sem.acquire({ timeoutMs: 100 }));
+    const o = observe(sem.acquire({ timeoutMs: 100 }));
     expect(clock.pendingTimers).toBe(0);
-    await settle();
+    await flush();
     expect(o.state).toBe('resolved');
   });
 
   it('timeoutMs 0 succeeds when the permit fits and fails at once, with no timer, when not', async () => {
     const { clock, sem } = make(1);
-    const ok = watch(sem.acquire({ timeoutMs: 0 }));
-    await settle();
+    const ok = observe(sem.acquire({ timeoutMs: 0 }));
+    await flush();
     expect(ok.state).toBe('resolved');
-    const late = watch(sem.acquire({ timeoutMs: 0 }), clock);
+    const late = observe(sem.acquire({ timeoutMs: 0 }), clock);
     expect(clock.pendingTimers).toBe(0);
     expect(sem.waiting).toBe(0);
-    await settle();
+    await flush();
     expect(late.state).toBe('rejected');
     expect(late.error).toBeInstanceOf(TimeoutError);
     expect((late.error as TimeoutError).timeoutMs).toBe(0);
@@ -696,9 +633,9 @@ describe('Semaphore: timeoutMs', () => {
   it('timeoutMs 0 fails behind a waiter even when the weight would fit', async () => {
     const { sem } = make(2);
     sem.tryAcquire(1);
-    watch(sem.acquire({ weight: 2 }));
-    const o = watch(sem.acquire({ weight: 1, timeoutMs: 0 }));
-    await settle();
+    observe(sem.acquire({ weight: 2 }));
+    const o = observe(sem.acquire({ weight: 1, timeoutMs: 0 }));
+    await flush();
     expect(o.error).toBeInstanceOf(TimeoutError);
     expect(sem.inUse).toBe(1);
     expect(sem.waiting).toBe(1);
@@ -707,7 +644,7 @@ describe('Semaphore: timeoutMs', () => {
   it('timeoutMs Infinity waits without a timer', async () => {
     const { clock, sem } = make(1);
     sem.tryAcquire();
-    const o = watch(sem.acquire({ timeoutMs: Number.POSITIVE_INFINITY }));
+    const o = observe(sem.acquire({ timeoutMs: Number.POSITIVE_INFINITY }));
     expect(clock.pendingTimers).toBe(0);
     await clock.advanceAsync(1e9);
     expect(o.state).toBe('pending');
@@ -716,9 +653,9 @@ describe('Semaphore: timeoutMs', () => {
   it('several timeouts fire in deadline order, each at its own time', async () => {
     const { clock, sem } = make(1);
     sem.tryAcquire();
-    const slow = watch(sem.acquire({ timeoutMs: 30 }), clock);
-    const fast = watch(sem.acquire({ timeoutMs: 10 }), clock);
-    const mid = watch(sem.acquire({ timeoutMs: 20 }), clock);
+    const slow = observe(sem.acquire({ timeoutMs: 30 }), clock);
+    const fast = observe(sem.acquire({ timeoutMs: 10 }), clock);
+    const mid = observe(sem.acquire({ timeoutMs: 20 }), clock);
     await clock.advanceAsync(100);
     expect([fast.at, mid.at, slow.at]).toEqual([10, 20, 30]);
     expect(clock.pendingTimers).toBe(0);
@@ -734,15 +671,15 @@ describe('Semaphore: stats() and assertInvariants()', () => {
     const p1 = sem.tryAcquire(2)!;
     expect(sem.tryAcquire()).toBeUndefined();
     const controller = new AbortController();
-    watch(sem.acquire({ signal: controller.signal }));
-    watch(sem.acquire({ timeoutMs: 10 }));
-    const w = watch(sem.acquire({ weight: 2 }));
+    observe(sem.acquire({ signal: controller.signal }));
+    observe(sem.acquire({ timeoutMs: 10 }));
+    const w = observe(sem.acquire({ weight: 2 }));
     expect(sem.stats()).toEqual({ capacity: 2, inUse: 2, waiting: 3, acquired: 1, cancelled: 0 });
     controller.abort();
     await clock.advanceAsync(10);
     expect(sem.stats()).toEqual({ capacity: 2, inUse: 2, waiting: 1, acquired: 1, cancelled: 2 });
     p1.release();
-    await settle();
+    await flush();
     expect(w.state).toBe('resolved');
     expect(sem.stats()).toEqual({ capacity: 2, inUse: 2, waiting: 0, acquired: 2, cancelled: 2 });
     permitOf(w).release();
@@ -761,16 +698,16 @@ describe('Semaphore: stats() and assertInvariants()', () => {
     const { clock, sem } = make(3);
     const steps: (() => unknown)[] = [
       () => sem.tryAcquire(2),
-      () => watch(sem.acquire({ weight: 3, timeoutMs: 5 })),
-      () => watch(sem.acquire({ weight: 1 })),
+      () => observe(sem.acquire({ weight: 3, timeoutMs: 5 })),
+      () => observe(sem.acquire({ weight: 1 })),
       () => clock.advance(5),
       () => sem.tryAcquire(1),
-      () => watch(sem.acquire({ weight: 2 })),
+      () => observe(sem.acquire({ weight: 2 })),
     ];
     for (const step of steps) {
       step();
       sem.assertInvariants();
-      await settle();
+      await flush();
       sem.assertInvariants();
       expect(sem.inUse).toBeLessThanOrEqual(3);
     }
@@ -918,7 +855,7 @@ interface Call {
   readonly controller: AbortController | undefined;
   readonly deadline: number; // Infinity: none
   state: ModelState;
-  outcome: Outcome<Permit> | undefined; // undefined for tryAcquire
+  outcome: Observed<Permit> | undefined; // undefined for tryAcquire
   permit: Permit | undefined;
   releases: number;
 }
@@ -1094,7 +1031,7 @@ describe('Semaphore: model test', () => {
                 releases: 0,
               };
               calls.push(call);
-              call.outcome = watch(
+              call.outcome = observe(
                 sem.acquire({
                   weight: op.weight,
                   signal: controller?.signal,

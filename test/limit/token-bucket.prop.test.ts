@@ -22,35 +22,17 @@
 import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
 import { TokenBucket } from '../../src/limit/token-bucket.js';
 import type { Reservation } from '../../src/limit/types.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { advanceTo, checkedClock } from '../support/clock.js';
+import { EPS, propRuns } from '../support/prop.js';
 
-const { SLUICE_PROP_RUNS } = process.env;
-const RUNS = Number(SLUICE_PROP_RUNS ?? 120);
-const EPS = 1e-6;
+const RUNS = propRuns(120);
 
 interface Grant {
   readonly t: number;
   readonly n: number;
-}
-
-/** A Clock over `clock` that runs `check` after every timer callback. */
-function checkedClock(clock: ManualClock, check: () => void): Clock {
-  return {
-    now: () => clock.now(),
-    setTimer: (callback, delayMs) =>
-      clock.setTimer(() => {
-        callback();
-        check();
-      }, delayMs),
-    clearTimer: (handle) => clock.clearTimer(handle),
-  };
-}
-
-async function advanceTo(clock: ManualClock, time: number): Promise<void> {
-  await clock.advanceAsync(Math.max(0, time - clock.now()));
 }
 
 /**

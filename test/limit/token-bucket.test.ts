@@ -4,70 +4,19 @@
  * with `assertInvariants()` after every row. Times use Go's points: with 10 tokens per second a
  * token takes 100 ms, so `t(k)` is k tokens' worth of time.
  */
-import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { Clock, TimerHandle } from '../../src/clock.js';
 import { SluiceError, TimeoutError } from '../../src/errors.js';
 import { perInterval, TokenBucket } from '../../src/limit/token-bucket.js';
 import type { Reservation } from '../../src/limit/types.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { advanceTo, flush } from '../support/clock.js';
+import { caught } from '../support/errors.js';
+import { expectSettledInOrder, type Outcome, watch } from '../support/outcome.js';
+import { listeners } from '../support/signals.js';
 
 /** Go's time points: at 10 tokens/s, `t(k)` is when k tokens have accrued. */
 const t = (k: number): number => k * 100;
-
-function listeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
-}
-
-/** Calls `fn`, which must throw, and returns what it threw. */
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
-
-/** Lets pending promise callbacks run without moving the clock. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-interface Outcome {
-  state: 'pending' | 'resolved' | 'rejected';
-  /** Clock time at which the promise settled (observed in its callback). */
-  at: number;
-  error: unknown;
-  /** Global order of settlement. */
-  seq: number;
-}
-
-let settledSeq = 0;
-
-/** Watches a promise, recording when (on `clock`) and in what order it settles. */
-function watch(clock: Clock, promise: Promise<void>): Outcome {
-  const outcome: Outcome = { state: 'pending', at: Number.NaN, error: undefined, seq: -1 };
-  promise.then(
-    () => {
-      outcome.state = 'resolved';
-      outcome.at = clock.now();
-      outcome.seq = settledSeq++;
-    },
-    (error: unknown) => {
-      outcome.state = 'rejected';
-      outcome.at = clock.now();
-      outcome.error = error;
-      outcome.seq = settledSeq++;
-    },
-  );
-  return outcome;
-}
-
-/** Moves a manual clock to `time`, letting promise callbacks run after every timer. */
-async function advanceTo(clock: ManualClock, time: number): Promise<void> {
-  await clock.advanceAsync(Math.max(0, time - clock.now()));
-}
 
 function make(rate: number, burst: number, start = 0): { clock: ManualClock; bucket: TokenBucket } {
   const clock = new ManualClock({ start });
@@ -474,7 +423,7 @@ describe('TokenBucket: rate 0', () => {
     const { clock, bucket } = make(0, 1);
     await bucket.take();
     const o = watch(clock, bucket.take());
-    await settle();
+    await flush();
     expect(o.state).toBe('rejected');
     expect(o.error).toBeInstanceOf(TimeoutError);
     expect(o.error).toBeInstanceOf(SluiceError);
@@ -511,7 +460,7 @@ describe('TokenBucket: rate Infinity', () => {
     for (let i = 0; i < 1000; i++) expect(bucket.tryTake(2).ok).toBe(true);
     const takes = Array.from({ length: 100 }, () => watch(clock, bucket.take(2)));
     expect(clock.pendingTimers).toBe(0);
-    await settle();
+    await flush();
     expect(takes.every((o) => o.state === 'resolved' && o.at === 0)).toBe(true);
     const r = bucket.reserve(2);
     expect(r).toMatchObject({ ok: true, delayMs: 0, timeToAct: 0 });
@@ -604,7 +553,7 @@ describe('TokenBucket.take', () => {
   it('resolves at once (and arms nothing) while tokens are there', async () => {
     const { clock, bucket } = make(10, 3);
     const o = watch(clock, bucket.take(3));
-    await settle();
+    await flush();
     expect(o).toMatchObject({ state: 'resolved', at: 0 });
     expect(bucket.available).toBe(0);
     expect(clock.pendingTimers).toBe(0);
@@ -653,9 +602,7 @@ describe('TokenBucket.take', () => {
       bucket.assertInvariants();
       expect(clock.pendingTimers).toBe(k < 49 ? 1 : 0);
     }
-    expect(outcomes.map((o) => o.seq)).toEqual(
-      [...outcomes.map((o) => o.seq)].sort((a, b) => a - b),
-    );
+    expectSettledInOrder(outcomes);
   });
 
   it('a synchronous jump of the clock releases exactly the waiters whose time has come', async () => {
@@ -663,7 +610,7 @@ describe('TokenBucket.take', () => {
     bucket.tryTake();
     const outcomes = Array.from({ length: 5 }, () => watch(clock, bucket.take()));
     clock.advanceTo(t(3)); // synchronous: one jump
-    await settle();
+    await flush();
     expect(outcomes.map((o) => o.state)).toEqual([
       'resolved',
       'resolved',
@@ -688,7 +635,7 @@ describe('TokenBucket.take', () => {
     expect(bucket.waiting).toBe(2);
     expect(clock.timers.size).toBe(1); // re-armed for the new head
     expect([...clock.timers][0]!.dueAt).toBe(t(4));
-    await settle();
+    await flush();
     expect(order).toEqual([0, 1, 2]);
   });
 
@@ -711,7 +658,7 @@ describe('TokenBucket.take', () => {
       const o = watch(clock, bucket.take(1, { timeoutMs: 749 }));
       expect(clock.pendingTimers).toBe(0);
       expect(bucket.waiting).toBe(0);
-      await settle();
+      await flush();
       expect(o.state).toBe('rejected');
       expect(o.at).toBe(250);
       const error = o.error as TimeoutError;
@@ -740,7 +687,7 @@ describe('TokenBucket.take', () => {
       bucket.tryTake();
       const first = watch(clock, bucket.take()); // t(1)
       const second = watch(clock, bucket.take(1, { timeoutMs: t(2) - 1 })); // would be t(2)
-      await settle();
+      await flush();
       expect(second.state).toBe('rejected');
       expect((second.error as Error).message).toBe(
         'The wait would take 200 ms, more than the timeout of 199 ms',
@@ -753,7 +700,7 @@ describe('TokenBucket.take', () => {
     it('timeoutMs 0 succeeds when no wait is needed', async () => {
       const { clock, bucket } = make(10, 1);
       const o = watch(clock, bucket.take(1, { timeoutMs: 0 }));
-      await settle();
+      await flush();
       expect(o.state).toBe('resolved');
     });
 
@@ -783,7 +730,7 @@ describe('TokenBucket.take', () => {
       expect(listeners(controller.signal)).toBe(0);
       expect(bucket.waiting).toBe(2);
       expect(clock.pendingTimers).toBe(1);
-      await settle();
+      await flush();
       expect(a.state).toBe('rejected');
       expect(a.error).toBe(reason);
       expect(a.at).toBe(50);
@@ -808,7 +755,7 @@ describe('TokenBucket.take', () => {
       controller.abort();
       expect(clock.pendingTimers).toBe(0);
       expect(bucket.available).toBeCloseTo(0.4, 12);
-      await settle();
+      await flush();
       expect(o.state).toBe('rejected');
       expect((o.error as Error).name).toBe('AbortError');
       bucket.assertInvariants();
@@ -823,7 +770,7 @@ describe('TokenBucket.take', () => {
       const reason = new Error('already gone');
       const signal = AbortSignal.abort(reason);
       const o = watch(clock, bucket.take(1, { signal }));
-      await settle();
+      await flush();
       expect(o.state).toBe('rejected');
       expect(o.error).toBe(reason);
       expect(bucket.available).toBe(1);
@@ -833,7 +780,7 @@ describe('TokenBucket.take', () => {
       // Also when it would have had to wait.
       bucket.tryTake();
       const w = watch(clock, bucket.take(1, { signal }));
-      await settle();
+      await flush();
       expect(w.error).toBe(reason);
       expect(bucket.waiting).toBe(0);
       expect(clock.pendingTimers).toBe(0);
@@ -856,7 +803,7 @@ describe('TokenBucket.take', () => {
       await advanceTo(clock, t(2));
       const now = watch(clock, bucket.take(1, { signal: fresh.signal }));
       expect(listeners(fresh.signal)).toBe(0);
-      await settle();
+      await flush();
       expect(now.state).toBe('resolved');
     });
 
@@ -869,7 +816,7 @@ describe('TokenBucket.take', () => {
       );
       expect(listeners(controller.signal)).toBe(10);
       controller.abort();
-      await settle();
+      await flush();
       expect(outcomes.every((o) => o.state === 'rejected')).toBe(true);
       expect(listeners(controller.signal)).toBe(0);
       expect(bucket.available).toBe(0);
@@ -1097,7 +1044,7 @@ describe('TokenBucket.reserve and cancel (x/time/rate TestReserve*/TestCancel*)'
     runTry((at) => clock.advanceTo(at), bucket, [{ at: t(1), n: 1, ok: true }]);
     clock.advanceTo(t(2));
     const o = watch(clock, bucket.take());
-    await settle();
+    await flush();
     expect(o).toMatchObject({ state: 'resolved', at: t(2) });
   });
 
@@ -1139,7 +1086,7 @@ describe('TokenBucket.reserve and cancel (x/time/rate TestReserve*/TestCancel*)'
     clock.advanceTo(t(1));
     r.cancel(); // 1 token now
     const o = watch(clock, bucket.take());
-    await settle();
+    await flush();
     expect(o).toMatchObject({ state: 'resolved', at: t(1) });
     expect(clock.pendingTimers).toBe(0);
     bucket.assertInvariants();
@@ -1220,7 +1167,7 @@ describe('TokenBucket.setRate and setBurst', () => {
     const c = watch(clock, bucket.take(1, { timeoutMs: 10_000 })); // 3000
     bucket.setRate(0.4); // a would act at 2500 > 1500
     bucket.assertInvariants();
-    await settle();
+    await flush();
     expect(a.state).toBe('rejected');
     const error = a.error as TimeoutError;
     expect(error).toBeInstanceOf(TimeoutError);
@@ -1241,7 +1188,7 @@ describe('TokenBucket.setRate and setBurst', () => {
     await advanceTo(clock, 90); // 0.9 tokens accrued
     bucket.setRate(1); // 0.1 token at 1/s: 100 ms more, a would act at 190 > 150
     bucket.assertInvariants();
-    await settle();
+    await flush();
     expect(a.state).toBe('rejected');
     const error = a.error as TimeoutError;
     expect(error.timeoutMs).toBe(150);
@@ -1257,7 +1204,7 @@ describe('TokenBucket.setRate and setBurst', () => {
     await advanceTo(clock, 50);
     bucket.setRate(0);
     bucket.assertInvariants();
-    await settle();
+    await flush();
     expect(hasty.state).toBe('rejected');
     expect((hasty.error as Error).message).toMatch(/could never end/);
     expect(patient.state).toBe('pending');

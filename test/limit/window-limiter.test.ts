@@ -12,7 +12,6 @@
  * The property tests at the end run random traffic (take with aborts and timeouts, tryTake,
  * reserve with cancels) and check each algorithm's documented bound on what was granted.
  */
-import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -23,64 +22,17 @@ import {
   WindowLimiter,
 } from '../../src/index.js';
 import { ManualClock } from '../../src/testing/index.js';
+import { advanceTo, checkedClock, flush, snap } from '../support/clock.js';
+import { caught } from '../support/errors.js';
+import { eachTryRow, type TakeRow, type TryRow, takeEachRow } from '../support/limiter-rows.js';
+import { expectSettledInOrder, type Outcome, watch } from '../support/outcome.js';
+import { EPS, propRuns } from '../support/prop.js';
+import { listeners } from '../support/signals.js';
+import { Actions, expectTakesSettled, type TakeRecord, worstSliding } from '../support/traffic.js';
 
 const ALGORITHMS: readonly WindowAlgorithm[] = ['sliding-log', 'sliding-counter', 'fixed'];
 
 // ---- helpers ----------------------------------------------------------------------------------
-
-function listeners(signal: AbortSignal): number {
-  return getEventListeners(signal, 'abort').length;
-}
-
-/** Calls `fn`, which must throw, and returns what it threw. */
-function caught(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
-
-/** Lets pending promise callbacks run without moving the clock. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-interface Outcome {
-  state: 'pending' | 'resolved' | 'rejected';
-  /** Clock time at which the promise settled (read in its callback). */
-  at: number;
-  error: unknown;
-  /** Global order of settlement. */
-  seq: number;
-}
-
-let settledSeq = 0;
-
-/** Watches a promise, recording when (on `clock`) and in what order it settles. */
-function watch(clock: Clock, promise: Promise<void>): Outcome {
-  const outcome: Outcome = { state: 'pending', at: Number.NaN, error: undefined, seq: -1 };
-  promise.then(
-    () => {
-      outcome.state = 'resolved';
-      outcome.at = clock.now();
-      outcome.seq = settledSeq++;
-    },
-    (error: unknown) => {
-      outcome.state = 'rejected';
-      outcome.at = clock.now();
-      outcome.error = error;
-      outcome.seq = settledSeq++;
-    },
-  );
-  return outcome;
-}
-
-/** Moves a manual clock to `time`, letting promise callbacks run after every timer. */
-async function advanceTo(clock: ManualClock, time: number): Promise<void> {
-  await clock.advanceAsync(Math.max(0, time - clock.now()));
-}
 
 function make(
   algorithm: WindowAlgorithm,
@@ -97,52 +49,25 @@ function expectOneTimer(clock: ManualClock, limiter: WindowLimiter): void {
   expect(clock.pendingTimers).toBe(limiter.waiting > 0 ? 1 : 0);
 }
 
-interface TryRow {
-  readonly at: number;
-  readonly n: number;
-  readonly ok: boolean;
-  /** For refused rows. */
-  readonly retryAfterMs?: number;
-}
-
+/** A tryTake table: both tryTake and peek exactly as given; invariants after every row. */
 function runTryRows(clock: ManualClock, limiter: WindowLimiter, rows: readonly TryRow[]): void {
-  for (const [i, row] of rows.entries()) {
-    clock.advanceTo(row.at);
-    const peeked = limiter.peek(row.n);
-    const result = limiter.tryTake(row.n);
+  eachTryRow(clock, limiter, rows, (row, i, result, peeked) => {
     const expected = row.ok ? { ok: true } : { ok: false, retryAfterMs: row.retryAfterMs };
     expect({ row: i, result }).toEqual({ row: i, result: expected });
     expect({ row: i, peeked }).toEqual({ row: i, peeked: expected });
     limiter.assertInvariants();
-    expect(clock.pendingTimers).toBe(0);
-  }
+  });
 }
 
-interface TakeRow {
-  readonly at: number;
-  readonly n: number;
-  /** When the take resolves. */
-  readonly grantedAt: number;
-}
-
+/** A take table: every take resolves exactly at its grantedAt, in call order (FIFO). */
 async function runTakeRows(
   clock: ManualClock,
   limiter: WindowLimiter,
   rows: readonly TakeRow[],
 ): Promise<void> {
-  const outcomes: Outcome[] = [];
-  for (const row of rows) {
-    await advanceTo(clock, row.at);
-    outcomes.push(watch(clock, limiter.take(row.n)));
-    limiter.assertInvariants();
-    expectOneTimer(clock, limiter);
-  }
-  await clock.runAllAsync();
-  limiter.assertInvariants();
-  expect(clock.pendingTimers).toBe(0);
+  const outcomes = await takeEachRow(clock, limiter, rows, () => limiter.assertInvariants());
   expect(outcomes.map((o) => [o.state, o.at])).toEqual(rows.map((r) => ['resolved', r.grantedAt]));
-  const seqs = outcomes.map((o) => o.seq);
-  expect(seqs).toEqual([...seqs].sort((a, b) => a - b)); // FIFO
+  expectSettledInOrder(outcomes);
 }
 
 interface ReserveRow {
@@ -467,9 +392,7 @@ describe.each(ABORT_CASES)('$algorithm: waiting, FIFO, abort, timeout', (c) => {
     expect(limiter.waiting).toBe(4);
     await clock.runAllAsync();
     expect(outcomes.map((o) => o.at)).toEqual([...c.before]);
-    expect(outcomes.map((o) => o.seq)).toEqual(
-      [...outcomes.map((o) => o.seq)].sort((a, b) => a - b),
-    );
+    expectSettledInOrder(outcomes);
     expect(limiter.waiting).toBe(0);
     expect(clock.pendingTimers).toBe(0);
     limiter.assertInvariants();
@@ -488,7 +411,7 @@ describe.each(ABORT_CASES)('$algorithm: waiting, FIFO, abort, timeout', (c) => {
     expect(limiter.waiting).toBe(3);
     expect(clock.pendingTimers).toBe(1);
     expect(limiter.stats().cancelled).toBe(1);
-    await settle();
+    await flush();
     expect(outcomes[0]?.state).toBe('rejected');
     expect(outcomes[0]?.error).toBe(reason);
     await advanceTo(clock, 200);
@@ -792,25 +715,7 @@ describe('bad input throws synchronously, naming the value', () => {
 
 // ---- properties -------------------------------------------------------------------------------
 
-const { SLUICE_PROP_RUNS } = process.env;
-const RUNS = Number(SLUICE_PROP_RUNS ?? 100);
-const EPS = 1e-6;
-
-/** Rounds away floating-point noise from clock readings (legitimate times are far coarser). */
-const snap = (t: number): number => Math.round(t * 1e6) / 1e6;
-
-/** A Clock over `clock` that runs `check` after every timer callback. */
-function checkedClock(clock: ManualClock, check: () => void): Clock {
-  return {
-    now: () => clock.now(),
-    setTimer: (callback, delayMs) =>
-      clock.setTimer(() => {
-        callback();
-        check();
-      }, delayMs),
-    clearTimer: (handle) => clock.clearTimer(handle),
-  };
-}
+const RUNS = propRuns(100);
 
 interface Step {
   /** Time since the previous step. */
@@ -875,41 +780,16 @@ async function runTraffic(
   holder.limiter = limiter;
 
   const acts: Act[] = [];
-  const pending: { at: number; seq: number; run: () => void }[] = [];
-  let actionSeq = 0;
-  const takes: {
-    index: number;
-    outcome: Outcome;
-    reason: unknown;
-    signal: AbortSignal | undefined;
-    hasTimeout: boolean;
-  }[] = [];
-
-  const runActionsUntil = async (time: number): Promise<void> => {
-    for (;;) {
-      let next = -1;
-      for (let i = 0; i < pending.length; i++) {
-        const a = pending[i]!;
-        const best = pending[next];
-        if (
-          a.at <= time &&
-          (best === undefined || a.at < best.at || (a.at === best.at && a.seq < best.seq))
-        )
-          next = i;
-      }
-      if (next < 0) return;
-      const [action] = pending.splice(next, 1);
-      await advanceTo(clock, action!.at);
-      action!.run();
-      limiter.assertInvariants();
-      expectOneTimer(clock, limiter);
-    }
-  };
+  const actions = new Actions(clock, () => {
+    limiter.assertInvariants();
+    expectOneTimer(clock, limiter);
+  });
+  const takes: (TakeRecord & { index: number })[] = [];
 
   let time = start;
   for (const [index, step] of steps.entries()) {
     time += step.gap;
-    await runActionsUntil(time);
+    await actions.runUntil(time);
     await advanceTo(clock, time);
     const n = fixedN ? 1 : 1 + ((step.n - 1) % limit);
     if (step.kind === 'tryTake') {
@@ -923,13 +803,9 @@ async function runTraffic(
       const act: Act = { index, t: snap(r.timeToAct), n, cancelled: false };
       acts.push(act);
       if (step.cancelAfter !== undefined) {
-        pending.push({
-          at: time + step.cancelAfter,
-          seq: actionSeq++,
-          run: () => {
-            if (clock.now() <= r.timeToAct) act.cancelled = true; // gives back at its time too
-            r.cancel();
-          },
+        actions.at(time + step.cancelAfter, () => {
+          if (clock.now() <= r.timeToAct) act.cancelled = true; // gives back at its time too
+          r.cancel();
         });
       }
     } else {
@@ -952,33 +828,19 @@ async function runTraffic(
         hasTimeout: step.timeoutMs !== undefined,
       });
       if (controller !== undefined && step.cancelAfter !== undefined) {
-        pending.push({
-          at: time + step.cancelAfter,
-          seq: actionSeq++,
-          run: () => controller.abort(reason),
-        });
+        actions.at(time + step.cancelAfter, () => controller.abort(reason));
       }
     }
     limiter.assertInvariants();
     expectOneTimer(clock, limiter);
   }
-  await runActionsUntil(Number.POSITIVE_INFINITY);
+  await actions.runUntil(Number.POSITIVE_INFINITY);
   await clock.runAllAsync();
   limiter.assertInvariants();
 
-  // Every take settled: granted, aborted with its own reason, or refused at once for its timeout.
-  for (const take of takes) {
-    const { state, error } = take.outcome;
-    expect(state).not.toBe('pending');
-    if (state === 'rejected') {
-      const timedOut = take.hasTimeout && error instanceof TimeoutError;
-      expect(timedOut || error === take.reason).toBe(true);
-    }
-    if (take.signal !== undefined) expect(listeners(take.signal)).toBe(0);
-  }
-  // FIFO: takes resolve in call order; grant times never decrease in call order.
-  const resolved = takes.filter((t) => t.outcome.state === 'resolved').map((t) => t.outcome.seq);
-  expect(resolved).toEqual([...resolved].sort((a, b) => a - b));
+  // Every take settled: granted, aborted with its own reason, or refused at once for its
+  // timeout; no listener left. FIFO: takes resolve in call order.
+  expectTakesSettled(takes);
   // Nothing made after a take is placed before it (tryTake and reserve never go ahead of a
   // waiting take); sliding-log's log also keeps every grant in call order.
   const granted = acts.filter((a) => !a.cancelled).sort((a, b) => a.index - b.index);
@@ -1001,17 +863,6 @@ async function runTraffic(
   expect(limiter.idle).toBe(true);
   expect(clock.pendingTimers).toBe(0);
   return granted;
-}
-
-/** Largest total in any window (t − windowMs, t], t ranging over grant times. */
-function worstSliding(acts: readonly Act[], windowMs: number): number {
-  let worst = 0;
-  for (const end of acts) {
-    let sum = 0;
-    for (const a of acts) if (a.t > end.t - windowMs + EPS && a.t <= end.t + EPS) sum += a.n;
-    worst = Math.max(worst, sum);
-  }
-  return worst;
 }
 
 /** Total per aligned window [start + k·windowMs, start + (k+1)·windowMs). */

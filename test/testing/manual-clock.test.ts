@@ -7,6 +7,25 @@ function sleep(clock: ManualClock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.setTimer(resolve, ms));
 }
 
+/**
+ * Starts a promise chain that sleeps on `clock` for each of `delays` in turn and logs `now()`
+ * after each sleep; `done` resolves with 'done' at its end.
+ */
+function sleepChain(
+  clock: ManualClock,
+  delays: readonly number[],
+): { log: number[]; done: Promise<string> } {
+  const log: number[] = [];
+  const done = (async () => {
+    for (const ms of delays) {
+      await sleep(clock, ms);
+      log.push(clock.now());
+    }
+    return 'done';
+  })();
+  return { log, done };
+}
+
 describe('ManualClock', () => {
   describe('construction', () => {
     it('starts at 0 with nothing pending', () => {
@@ -413,13 +432,7 @@ describe('ManualClock', () => {
   describe('advanceAsync', () => {
     it('lets a promise chain arm new timers that then fire in the same call', async () => {
       const clock = new ManualClock();
-      const log: number[] = [];
-      void (async () => {
-        for (let i = 0; i < 5; i++) {
-          await sleep(clock, 10);
-          log.push(clock.now());
-        }
-      })();
+      const { log } = sleepChain(clock, [10, 10, 10, 10, 10]);
       await clock.advanceAsync(45);
       expect(log).toEqual([10, 20, 30, 40]);
       expect(clock.now()).toBe(45);
@@ -430,13 +443,7 @@ describe('ManualClock', () => {
 
     it('is what makes such a chain work: the sync advance fires only the first step', () => {
       const clock = new ManualClock();
-      const log: number[] = [];
-      void (async () => {
-        for (let i = 0; i < 5; i++) {
-          await sleep(clock, 10);
-          log.push(clock.now());
-        }
-      })();
+      const { log } = sleepChain(clock, [10, 10, 10, 10, 10]);
       clock.advance(45);
       expect(log).toEqual([]); // the continuation has not run yet
       expect(clock.pendingTimers).toBe(0);
@@ -478,13 +485,7 @@ describe('ManualClock', () => {
       vi.stubGlobal('setImmediate', undefined);
       try {
         const clock = new ManualClock();
-        const log: number[] = [];
-        void (async () => {
-          for (let i = 0; i < 3; i++) {
-            await sleep(clock, 10);
-            log.push(clock.now());
-          }
-        })();
+        const { log } = sleepChain(clock, [10, 10, 10]);
         await clock.advanceAsync(30);
         expect(log).toEqual([10, 20, 30]);
       } finally {
@@ -509,14 +510,7 @@ describe('ManualClock', () => {
   describe('runAllAsync', () => {
     it('follows a promise chain to the end', async () => {
       const clock = new ManualClock();
-      const log: number[] = [];
-      const done = (async () => {
-        for (const ms of [5, 50, 500]) {
-          await sleep(clock, ms);
-          log.push(clock.now());
-        }
-        return 'done';
-      })();
+      const { log, done } = sleepChain(clock, [5, 50, 500]);
       await clock.runAllAsync();
       expect(log).toEqual([5, 55, 555]);
       expect(clock.now()).toBe(555);
@@ -525,13 +519,7 @@ describe('ManualClock', () => {
 
     it('the sync runAll stops after the first step of the same chain', () => {
       const clock = new ManualClock();
-      const log: number[] = [];
-      void (async () => {
-        for (const ms of [5, 50, 500]) {
-          await sleep(clock, ms);
-          log.push(clock.now());
-        }
-      })();
+      const { log } = sleepChain(clock, [5, 50, 500]);
       clock.runAll();
       expect(clock.now()).toBe(5);
       expect(log).toEqual([]);
