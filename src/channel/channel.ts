@@ -20,6 +20,7 @@
 import { type Clock, checkClock } from '../clock.js';
 import { ChannelClosedError, ChannelFullError, TimeoutError } from '../errors.js';
 import { checkSignal, listenForAbort } from '../internal/abort.js';
+import { describe } from '../internal/describe.js';
 import { invariant } from '../internal/invariant.js';
 import { reportHookError } from '../internal/report.js';
 import { RingBuffer } from '../internal/ring-buffer.js';
@@ -39,7 +40,9 @@ import type {
   DropReason,
   NotSent,
   OverflowPolicy,
+  ReceiveManyOptions,
   ReceiveResult,
+  SendAllResult,
   SendOutcome,
   SendResult,
   Sent,
@@ -281,6 +284,65 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /**
+   * Receives up to `max` items at once, in order: the way to move many items with one await
+   * instead of one per item.
+   *
+   * Waits like `receive` for the first item, then takes every item already there, up to `max`.
+   * With `waitMs`, it keeps collecting for that long after the first item (or until `max`).
+   * Resolves with 1 to `max` items; each was taken from the channel when it was added, so other
+   * receivers never see them.
+   *
+   * Cancellation: if `signal` aborts or `timeoutMs` passes before the first item, the call
+   * rejects with `signal.reason` (or a `TimeoutError`) and consumed nothing. Once it holds
+   * items it never rejects: an abort, the channel closing or `waitMs` ending stops the
+   * collecting, and it resolves with what it has — items are never lost.
+   *
+   * Errors: `ChannelClosedError` if the channel is closed and drained before any item; a
+   * RangeError for a `max` that is not an integer from 1 up or a bad `waitMs`/`timeoutMs`.
+   */
+  receiveMany(max: number, options?: ReceiveManyOptions): Promise<T[]> {
+    checkCount('max', max, 1);
+    let signal: AbortSignal | undefined;
+    let waitMs = 0;
+    if (options !== undefined) {
+      checkOptions('options', options);
+      signal = checkSignal(options.signal);
+      if (options.timeoutMs !== undefined) checkTimeout(options.timeoutMs);
+      if (options.waitMs !== undefined) waitMs = checkDuration('waitMs', options.waitMs);
+      if (signal?.aborted) return Promise.reject(signal.reason);
+    }
+    const batch: T[] = [];
+    this.#takeInto(batch, max);
+    if (batch.length === max || (batch.length > 0 && waitMs === 0)) return Promise.resolve(batch);
+    return this.#fillBatch(batch, max, signal, options?.timeoutMs, waitMs);
+  }
+
+  /**
+   * Sends every item in order, waiting for room as `send` does. Not atomic: other senders'
+   * items may land between these when this call has to wait.
+   *
+   * Resolves with what happened to each item (`SendAllResult`): how many were sent, which were
+   * dropped or evicted under a drop policy (also reported to `onDrop`), and — if the call
+   * stopped early because the channel closed, was full under `reject`, the signal aborted or
+   * `timeoutMs` passed — which items were not sent, handed back in order. It never rejects for
+   * those expected outcomes, because the caller needs to know which items went in.
+   *
+   * Errors: a TypeError if `items` is not iterable, bad options as for `send` (thrown at once).
+   */
+  sendAll(items: Iterable<T>, options?: WaitOptions): Promise<SendAllResult<T>> {
+    if (items === null || typeof (items as Iterable<T>)?.[Symbol.iterator] !== 'function') {
+      throw new TypeError(`Expected \`items\` to be iterable, got ${describe(items)}`);
+    }
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      checkOptions('options', options);
+      signal = checkSignal(options.signal);
+      if (options.timeoutMs !== undefined) checkTimeout(options.timeoutMs);
+    }
+    return this.#sendAll(Array.from(items), signal, options?.timeoutMs ?? Infinity);
+  }
+
+  /**
    * Iterates until the channel is closed and drained. Each step waits like `receive`.
    *
    * Breaking out of the loop does not close the channel: other consumers may share it, and
@@ -490,6 +552,103 @@ export class Channel<T> implements AsyncIterable<T> {
       this.#checkDrained();
     }
     return item;
+  }
+
+  /** Moves items that can be taken now into `batch`, up to `max`. */
+  #takeInto(batch: T[], max: number): void {
+    while (batch.length < max) {
+      if (this.#buffer.length > 0) batch.push(this.#shiftBuffer());
+      else {
+        const sender = this.#takeSender();
+        if (sender === undefined) return;
+        batch.push(sender.item);
+      }
+    }
+  }
+
+  async #fillBatch(
+    batch: T[],
+    max: number,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    waitMs: number,
+  ): Promise<T[]> {
+    if (batch.length === 0) {
+      batch.push(await this.receive({ signal, timeoutMs })); // rejects having consumed nothing
+      this.#takeInto(batch, max);
+    }
+    const until = this.#clock.now() + waitMs;
+    while (batch.length < max) {
+      const remaining = until - this.#clock.now();
+      if (remaining <= 0) break;
+      try {
+        batch.push(await this.receive({ signal, timeoutMs: remaining }));
+      } catch {
+        break; // aborted, timed out or closed: nothing was consumed by that receive
+      }
+      this.#takeInto(batch, max);
+    }
+    return batch;
+  }
+
+  async #sendAll(
+    items: T[],
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<SendAllResult<T>> {
+    const until = this.#clock.now() + timeoutMs;
+    const evicted: T[] = [];
+    const dropped: T[] = [];
+    let sent = 0;
+    let stoppedBy: SendAllResult<T>['stoppedBy'];
+    let error: unknown;
+    let i = 0;
+    for (; i < items.length; i++) {
+      const item = items[i] as T;
+      if (signal?.aborted) {
+        [stoppedBy, error] = ['aborted', signal.reason];
+        break;
+      }
+      if (this.#state !== OPEN) {
+        [stoppedBy, error] = ['closed', new ChannelClosedError(item)];
+        break;
+      }
+      if (this.#accept(item)) {
+        sent++;
+        continue;
+      }
+      if (this.#policy === 'reject') {
+        this.#refused++;
+        [stoppedBy, error] = ['full', new ChannelFullError(item, this.#capacity)];
+        break;
+      }
+      if (this.#policy !== 'block') {
+        const result = this.#overflow(item);
+        if (!result.ok) dropped.push(item);
+        else {
+          sent++;
+          if ('evicted' in result) evicted.push(result.evicted);
+        }
+        continue;
+      }
+      try {
+        await this.send(item, { signal, timeoutMs: Math.max(0, until - this.#clock.now()) });
+        sent++;
+      } catch (caught) {
+        error = caught;
+        stoppedBy =
+          caught instanceof TimeoutError
+            ? 'timeout'
+            : caught instanceof ChannelClosedError
+              ? 'closed'
+              : 'aborted';
+        break;
+      }
+    }
+    const unsent = items.slice(i);
+    return stoppedBy === undefined
+      ? { sent, evicted, dropped, unsent }
+      : { sent, evicted, dropped, unsent, stoppedBy, error };
   }
 
   /** With an empty buffer: takes a waiting sender's item directly (capacity 0). */

@@ -108,6 +108,34 @@ export interface WaitOptions {
   readonly timeoutMs?: number | undefined;
 }
 
+/** Options for `receiveMany`. */
+export interface ReceiveManyOptions extends WaitOptions {
+  /**
+   * After the first item, how long to keep collecting for the batch to fill, in milliseconds.
+   * Default 0: take what is there when the first item arrives, and return.
+   */
+  readonly waitMs?: number | undefined;
+}
+
+/** What `sendAll` did. Items keep their order; the counts always add up to the input. */
+export interface SendAllResult<T> {
+  /** Items accepted (buffered or handed to a receiver), including those accepted by evicting. */
+  readonly sent: number;
+  /** Buffered items discarded to make room (`drop-oldest`; also reported to `onDrop`). */
+  readonly evicted: readonly T[];
+  /** Input items discarded (`drop-newest`; also reported to `onDrop`). */
+  readonly dropped: readonly T[];
+  /** Input items not sent because the call stopped (handed back, in order). */
+  readonly unsent: readonly T[];
+  /**
+   * Why the call stopped before the end, if it did: the channel was `closed`, it was `full`
+   * under `reject`, the signal `aborted`, or the `timeout` passed; `error` is what a plain
+   * `send` would have rejected with (the signal's reason, a `TimeoutError`, …).
+   */
+  readonly stoppedBy?: 'closed' | 'full' | 'aborted' | 'timeout' | undefined;
+  readonly error?: unknown;
+}
+
 /** Where a channel is in its life. States only advance: open → closed → destroyed. */
 export type ChannelState = 'open' | 'closed' | 'destroyed';
 
