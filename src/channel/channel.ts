@@ -54,6 +54,7 @@ import {
   promiseFor,
   RECEIVE,
   ReceiveWaiter,
+  received,
   type SelectRun,
   SendWaiter,
 } from './waiters.js';
@@ -675,14 +676,9 @@ export class Channel<T> implements AsyncIterable<T> {
       if (options.timeoutMs !== undefined) checkTimeout(options.timeoutMs);
       if (signal?.aborted) return Promise.reject(signal.reason);
     }
-    if (this.#buffer.length > 0) {
-      const value = this.#shiftBuffer();
-      return Promise.resolve(mode === ITERATE ? { done: false, value } : value);
-    }
+    if (this.#buffer.length > 0) return Promise.resolve(received(mode, this.#shiftBuffer()));
     const sender = this.#takeSender();
-    if (sender !== undefined) {
-      return Promise.resolve(mode === ITERATE ? { done: false, value: sender.item } : sender.item);
-    }
+    if (sender !== undefined) return Promise.resolve(received(mode, sender.item));
     if (this.#state !== OPEN) {
       return mode === ITERATE ? RESOLVED_DONE : Promise.reject(new ChannelClosedError());
     }
@@ -771,7 +767,7 @@ export class Channel<T> implements AsyncIterable<T> {
       return;
     }
     this.#cleanup(receiver);
-    receiver.resolve(receiver.mode === ITERATE ? { done: false, value: item } : item);
+    receiver.resolve(received(receiver.mode, item));
   }
 
   #closeReceiver(receiver: ReceiveWaiter<T>): void {

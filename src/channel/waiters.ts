@@ -23,6 +23,11 @@ export interface SelectRun {
 export const RECEIVE = 0;
 export const ITERATE = 1;
 
+/** What a plain receive waiter of `mode` resolves with when it is handed `item`. */
+export function received(mode: number, item: unknown): unknown {
+  return mode === RECEIVE ? item : { done: false, value: item };
+}
+
 function unset(): void {}
 
 export class SendWaiter<T> implements Linked<SendWaiter<T>> {
