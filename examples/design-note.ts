@@ -19,7 +19,10 @@
 import { Channel, type OverflowPolicy, perInterval, TokenBucket } from 'sluice';
 import { ManualClock } from 'sluice/testing';
 
-async function pipeline(overflow: OverflowPolicy, items: number): Promise<void> {
+async function pipeline(
+  overflow: Exclude<OverflowPolicy, 'drop-lowest'>,
+  items: number,
+): Promise<void> {
   const clock = new ManualClock(); // each program starts at 0 ms
   const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimer(resolve, ms));
   const log = (who: string, message: string) =>

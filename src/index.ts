@@ -59,3 +59,26 @@ export type {
   WindowLimiterStats,
 } from './limit/window-limiter.js';
 export { WindowLimiter } from './limit/window-limiter.js';
+export type {
+  ConsumeOptions,
+  ErrorPolicy,
+  Handler,
+  HandlerContext,
+  PoolFailure,
+  PoolResult,
+  RetryPolicy,
+  WorkerPool,
+  WorkerPoolStats,
+} from './flow/consume.js';
+export { consume } from './flow/consume.js';
+export type {
+  AbortChannelAction,
+  ChannelReadableStreamOptions,
+  ChannelWritableStreamOptions,
+  ChannelWritingOptions,
+  FeedResult,
+  FromAsyncIterableOptions,
+  UndeliveredHandler,
+} from './flow/web-streams.js';
+export { fromAsyncIterable, toReadableStream, toWritableStream } from './flow/web-streams.js';
+export type { CoDelOptions } from './channel/codel.js';

@@ -32,6 +32,7 @@ import {
   checkOptions,
 } from '../internal/validate.js';
 import { WaiterList } from '../internal/waiter-list.js';
+import { TimedStore, timedStoreConfig } from './timed-store.js';
 import type {
   ChannelOptions,
   ChannelState,
@@ -64,7 +65,7 @@ const CLOSED = 1;
 const DESTROYED = 2;
 const STATE_NAMES: readonly ChannelState[] = ['open', 'closed', 'destroyed'];
 
-const POLICIES = ['block', 'drop-newest', 'drop-oldest', 'reject'] as const;
+const POLICIES = ['block', 'drop-newest', 'drop-oldest', 'drop-lowest', 'reject'] as const;
 
 const SENT: Sent = Object.freeze({ ok: true });
 const RESOLVED_SENT: Promise<Sent> = Promise.resolve(SENT);
@@ -72,6 +73,12 @@ const EMPTY: ReceiveResult<never> = Object.freeze({ ok: false, reason: 'empty' }
 const CLOSED_RESULT: ReceiveResult<never> = Object.freeze({ ok: false, reason: 'closed' });
 const DONE: IteratorResult<never, undefined> = Object.freeze({ done: true, value: undefined });
 const RESOLVED_DONE: Promise<IteratorResult<never, undefined>> = Promise.resolve(DONE);
+/** What `#takeNow` returns when there is nothing to take (no item can be this symbol). */
+const NONE: unique symbol = Symbol('none');
+/** What `#accept` did with an item. */
+const FULL = 0;
+const ACCEPTED = 1;
+const EXPIRED = 2;
 
 /** Hooks that `select` uses to poll and wait on channels without exposing them publicly. */
 export interface ChannelInternals {
@@ -124,11 +131,18 @@ export function channelInternals(): ChannelInternals {
  */
 export class Channel<T> implements AsyncIterable<T> {
   readonly #capacity: number;
+  /** `capacity` for the plain ring, or -1 with a timed store (so the ring never takes an item). */
+  readonly #ringCapacity: number;
   readonly #policy: OverflowPolicy;
   // Typed by method syntax so that Channel<T> stays assignable to Channel<unknown>, like arrays.
   readonly #hooks: { onDrop(item: T, reason: DropReason): void } | undefined;
   readonly #clock: Clock;
   readonly #buffer = new RingBuffer<T>();
+  /**
+   * Set when priorities, deadlines, CoDel or adaptive LIFO are on; then `#buffer` stays empty.
+   * Typed `unknown` (its items are T) so that Channel<T> stays assignable to Channel<unknown>.
+   */
+  readonly #store: TimedStore<unknown> | undefined;
   readonly #senders = new WaiterList<SendWaiter<T>>();
   readonly #receivers = new WaiterList<ReceiveWaiter<T>>();
   #state = OPEN;
@@ -136,7 +150,13 @@ export class Channel<T> implements AsyncIterable<T> {
   #received = 0;
   #refused = 0;
   #highWater = 0;
-  readonly #dropped: Record<DropReason, number> = { overflow: 0, evicted: 0, discarded: 0 };
+  readonly #dropped: Record<DropReason, number> = {
+    overflow: 0,
+    evicted: 0,
+    discarded: 0,
+    expired: 0,
+    shed: 0,
+  };
   #drained: Promise<void> | undefined;
   #resolveDrained: (() => void) | undefined;
 
@@ -149,13 +169,20 @@ export class Channel<T> implements AsyncIterable<T> {
     checkOptions('options', options);
     const { overflow, capacity } = options;
     this.#policy = checkOneOf('overflow', overflow === undefined ? 'block' : overflow, POLICIES);
-    const drops = this.#policy === 'drop-newest' || this.#policy === 'drop-oldest';
+    const drops = this.#policy !== 'block' && this.#policy !== 'reject';
     this.#capacity = drops
       ? checkCount('capacity', capacity, 1)
       : checkCount('capacity', capacity === undefined ? 0 : capacity, 0, true);
     const onDrop = checkOptionalFunction<DropHandler<T>>('onDrop', options.onDrop);
     this.#hooks = onDrop === undefined ? undefined : { onDrop };
     this.#clock = checkClock(options.clock);
+    const config = timedStoreConfig<T>(options);
+    if (this.#policy === 'drop-lowest' && config?.compare === undefined) {
+      throw new RangeError("`overflow: 'drop-lowest'` needs `priority` or `compare`");
+    }
+    this.#store =
+      config === undefined ? undefined : (new TimedStore(config) as TimedStore<unknown>);
+    this.#ringCapacity = this.#store === undefined ? this.#capacity : -1;
   }
 
   /** How many items the buffer holds at most. */
@@ -170,7 +197,7 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** Items buffered now (waiting senders' items are not counted). */
   get size(): number {
-    return this.#buffer.length;
+    return this.#size();
   }
 
   /** Senders waiting for room (including `select` send cases). */
@@ -219,7 +246,9 @@ export class Channel<T> implements AsyncIterable<T> {
    */
   trySend(item: T): SendResult<T> {
     if (this.#state !== OPEN) return notSent('closed', item);
-    return this.#accept(item) ? SENT : this.#overflow(item);
+    const accepted = this.#accept(item);
+    if (accepted === ACCEPTED) return SENT;
+    return accepted === EXPIRED ? notSent('expired', item) : this.#overflow(item);
   }
 
   /**
@@ -246,7 +275,9 @@ export class Channel<T> implements AsyncIterable<T> {
       if (signal?.aborted) return Promise.reject(signal.reason);
     }
     if (this.#state !== OPEN) return Promise.reject(new ChannelClosedError(item));
-    if (this.#accept(item)) return RESOLVED_SENT;
+    const accepted = this.#accept(item);
+    if (accepted === ACCEPTED) return RESOLVED_SENT;
+    if (accepted === EXPIRED) return Promise.resolve(notSent('expired', item) as SendOutcome<T>);
     if (this.#policy === 'block') return this.#waitToSend(item, options);
     if (this.#policy === 'reject') {
       this.#refused++;
@@ -261,7 +292,8 @@ export class Channel<T> implements AsyncIterable<T> {
    * 0 it succeeds only when a sender is waiting.
    */
   tryReceive(): ReceiveResult<T> {
-    if (this.#buffer.length > 0) return { ok: true, value: this.#shiftBuffer() };
+    const item = this.#takeNow();
+    if (item !== NONE) return { ok: true, value: item };
     const sender = this.#takeSender();
     if (sender !== undefined) return { ok: true, value: sender.item };
     return this.#state === OPEN ? EMPTY : CLOSED_RESULT;
@@ -391,7 +423,7 @@ export class Channel<T> implements AsyncIterable<T> {
     if (this.#state === DESTROYED) return [];
     this.close();
     this.#state = DESTROYED;
-    const items = this.#buffer.drain();
+    const items = this.#store === undefined ? this.#buffer.drain() : (this.#store.drain() as T[]);
     this.#dropped.discarded += items.length;
     this.#checkDrained();
     for (const item of items) this.#report(item, 'discarded');
@@ -405,7 +437,7 @@ export class Channel<T> implements AsyncIterable<T> {
       received: this.#received,
       refused: this.#refused,
       dropped: { ...this.#dropped },
-      size: this.#buffer.length,
+      size: this.#size(),
       highWater: this.#highWater,
       capacity: this.#capacity,
       waitingSenders: this.#senders.length,
@@ -419,7 +451,9 @@ export class Channel<T> implements AsyncIterable<T> {
    * fails. Meant for tests (sluice's own and yours); cost is linear in the number of waiters.
    */
   assertInvariants(): void {
-    const size = this.#buffer.length;
+    const size = this.#size();
+    invariant(this.#store === undefined || this.#buffer.length === 0, 'ring used with a store');
+    invariant(this.#store?.isValid() ?? true, 'the timed store is inconsistent');
     invariant(size <= this.#capacity, () => `size ${size} > capacity ${this.#capacity}`);
     let senderRun: SelectRun | undefined | null = null;
     let plainSenders = 0;
@@ -449,23 +483,22 @@ export class Channel<T> implements AsyncIterable<T> {
       invariant(this.#receivers.length === 0, 'receivers wait on a closed channel');
     }
     if (this.#state === DESTROYED) invariant(size === 0, 'a destroyed channel holds items');
-    const { evicted, discarded } = this.#dropped;
+    const { evicted, discarded, expired, shed } = this.#dropped;
     invariant(
-      this.#sent === this.#received + evicted + discarded + size,
+      this.#sent === this.#received + evicted + discarded + expired + shed + size,
       () =>
-        `conservation: sent ${this.#sent} != received ${this.#received} + evicted ${evicted} + discarded ${discarded} + size ${size}`,
+        `conservation: sent ${this.#sent} != received ${this.#received} + evicted ${evicted} + discarded ${discarded} + expired ${expired} + shed ${shed} + size ${size}`,
     );
   }
 
   static {
     internals = {
-      canReceive: (ch) => ch.#buffer.length > 0 || ch.#senders.length > 0 || ch.#state !== OPEN,
+      canReceive: (ch) => ch.#hasItem() || ch.#senders.length > 0 || ch.#state !== OPEN,
       canSend: (ch) =>
         ch.#state !== OPEN ||
         ch.#receivers.length > 0 ||
-        ch.#buffer.length < ch.#capacity ||
-        ch.#policy === 'drop-newest' ||
-        ch.#policy === 'drop-oldest',
+        ch.#size() < ch.#capacity ||
+        (ch.#policy !== 'block' && ch.#policy !== 'reject'),
       receiveNow: (ch) => ch.tryReceive(),
       sendNow: (ch, item) => ch.trySend(item),
       waitToReceive(ch, run, index) {
@@ -507,29 +540,133 @@ export class Channel<T> implements AsyncIterable<T> {
    * The open channel takes `item` if it can without any policy: a waiting receiver gets it
    * (a waiting receiver counts as room), or it goes into the buffer. False when full.
    */
-  #accept(item: T): boolean {
-    if (this.#receivers.length !== 0) {
-      this.#sent++;
-      this.#received++;
-      this.#deliver(this.#receivers.shift() as ReceiveWaiter<T>, item);
-      return true;
-    }
+  #accept(item: T): number {
     const buffer = this.#buffer;
-    if (buffer.length >= this.#capacity) return false;
+    if (buffer.length >= this.#ringCapacity) {
+      return this.#store === undefined ? this.#acceptWaiting(item) : this.#acceptTimed(item);
+    }
+    if (this.#receivers.length !== 0) return this.#acceptWaiting(item);
     buffer.push(item);
     this.#sent++;
     if (buffer.length > this.#highWater) this.#highWater = buffer.length;
-    return true;
+    return ACCEPTED;
+  }
+
+  /** A full plain ring: only a waiting receiver can take the item (capacity 0 is always full). */
+  #acceptWaiting(item: T): number {
+    if (this.#receivers.length === 0) return FULL;
+    this.#sent++;
+    this.#received++;
+    this.#deliver(this.#receivers.shift() as ReceiveWaiter<T>, item);
+    return ACCEPTED;
+  }
+
+  /** `#accept` with a timed store: expiry on arrival, a waiting receiver, then room. */
+  #acceptTimed(item: T): number {
+    const store = this.#store as TimedStore<unknown>;
+    if (this.#expiredOnArrival(item) !== undefined) return EXPIRED;
+    if (this.#receivers.length !== 0) return this.#acceptWaiting(item);
+    if (store.length >= this.#capacity) {
+      // Heads that expired or are shed free their places (waiting senders go first); the
+      // purge may run hooks, so decide again afterwards.
+      this.#hasItem();
+      if (this.#receivers.length !== 0) return this.#acceptWaiting(item);
+      if (store.length >= this.#capacity) return FULL;
+    }
+    this.#storePush(item);
+    return ACCEPTED;
+  }
+
+  #storePush(item: T): void {
+    const store = this.#store as TimedStore<unknown>;
+    const now = this.#clock.now();
+    store.push(item, now, store.deadlineOf(item, now));
+    this.#sent++;
+    if (store.length > this.#highWater) this.#highWater = store.length;
+  }
+
+  /**
+   * With a timed store, an item whose own deadline has already passed is accepted and at once
+   * expired (`{ ok: false, reason: 'expired' }`, and `onDrop(item, 'expired')`); otherwise
+   * `undefined`.
+   */
+  #expiredOnArrival(item: T): NotSent<T> | undefined {
+    const store = this.#store;
+    if (store === undefined || !store.expiredOnArrival(item, this.#clock.now())) return undefined;
+    this.#sent++;
+    this.#dropped.expired++;
+    this.#report(item, 'expired');
+    return notSent('expired', item);
+  }
+
+  /** Items in the buffer. */
+  #size(): number {
+    return this.#store === undefined ? this.#buffer.length : this.#store.length;
+  }
+
+  /**
+   * True if an item can be taken now. With a timed store it first removes the heads that must
+   * not be delivered (expired, shed), lets waiting senders into the freed places, and reports
+   * the drops — a complete state change — then looks again, since a hook may have changed it.
+   */
+  #hasItem(): boolean {
+    return this.#store === undefined ? this.#buffer.length > 0 : this.#prepare(this.#store);
+  }
+
+  /** `#hasItem` for a timed store. */
+  #prepare(store: TimedStore<unknown>): boolean {
+    for (;;) {
+      const drops: [T, DropReason][] = [];
+      store.prepare(this.#clock.now(), drops);
+      if (drops.length === 0) return store.length > 0;
+      for (const [, reason] of drops) this.#dropped[reason]++;
+      while (this.#senders.length !== 0 && store.length < this.#capacity) this.#admitSender();
+      this.#checkDrained();
+      for (const [item, reason] of drops) this.#report(item as T, reason);
+    }
+  }
+
+  /** Moves the first waiting sender's item into the buffer and settles that sender. */
+  #admitSender(): void {
+    const sender = this.#senders.shift() as SendWaiter<T>;
+    if (this.#store === undefined) {
+      this.#buffer.push(sender.item);
+      this.#sent++;
+      this.#settleSender(sender, SENT);
+      return;
+    }
+    const expired = this.#expiredOnArrival(sender.item);
+    if (expired === undefined) this.#storePush(sender.item);
+    this.#settleSender(sender, expired ?? SENT);
   }
 
   /** The buffer is full and no receiver waits: apply the overflow policy (never `block`). */
   #overflow(item: T): SendResult<T> {
     if (this.#policy === 'drop-oldest') {
-      const evicted = this.#buffer.shiftPush(item);
-      this.#sent++;
+      let evicted: T;
+      if (this.#store === undefined) {
+        evicted = this.#buffer.shiftPush(item);
+        this.#sent++;
+      } else {
+        evicted = this.#store.evictOldest() as T;
+        this.#storePush(item);
+      }
       this.#dropped.evicted++;
       this.#report(evicted, 'evicted');
       return { ok: true, evicted } satisfies SentEvicting<T>;
+    }
+    if (this.#policy === 'drop-lowest') {
+      const lowest = (this.#store as TimedStore<unknown>).evictLowest(item, this.#clock.now());
+      if (lowest !== undefined) {
+        this.#storePush(item);
+        this.#dropped.evicted++;
+        const evicted = lowest.evicted as T;
+        this.#report(evicted, 'evicted');
+        return { ok: true, evicted } satisfies SentEvicting<T>;
+      }
+      this.#dropped.overflow++;
+      this.#report(item, 'overflow');
+      return notSent('dropped', item);
     }
     if (this.#policy === 'drop-newest') {
       this.#dropped.overflow++;
@@ -540,25 +677,35 @@ export class Channel<T> implements AsyncIterable<T> {
     return notSent('full', item);
   }
 
-  /** Takes the head of the buffer and lets the first waiting sender into the freed place. */
-  #shiftBuffer(): T {
-    const item = this.#buffer.shift();
+  /**
+   * Takes the next item from the buffer, if there is one, and lets the first waiting sender into
+   * the freed place; `NONE` when there is nothing to take.
+   */
+  #takeNow(): T | typeof NONE {
+    const buffer = this.#buffer;
+    if (buffer.length === 0) return this.#store === undefined ? NONE : this.#takeTimed(this.#store);
+    const item = buffer.shift();
     this.#received++;
-    if (this.#senders.length !== 0) {
-      const sender = this.#senders.shift() as SendWaiter<T>;
-      this.#buffer.push(sender.item);
-      this.#sent++;
-      this.#settleSender(sender);
-    } else if (this.#state !== OPEN && this.#buffer.length === 0) {
-      this.#checkDrained();
-    }
+    if (this.#senders.length !== 0) this.#admitSender();
+    else if (this.#state !== OPEN && buffer.length === 0) this.#checkDrained();
+    return item;
+  }
+
+  /** `#takeNow` for a timed store: drops what must not be delivered, then takes the next. */
+  #takeTimed(store: TimedStore<unknown>): T | typeof NONE {
+    if (!this.#prepare(store)) return NONE;
+    const item = store.shift() as T;
+    this.#received++;
+    if (this.#senders.length !== 0) this.#admitSender();
+    else if (this.#state !== OPEN && store.length === 0) this.#checkDrained();
     return item;
   }
 
   /** Moves items that can be taken now into `batch`, up to `max`. */
   #takeInto(batch: T[], max: number): void {
     while (batch.length < max) {
-      if (this.#buffer.length > 0) batch.push(this.#shiftBuffer());
+      const item = this.#takeNow();
+      if (item !== NONE) batch.push(item);
       else {
         const sender = this.#takeSender();
         if (sender === undefined) return;
@@ -614,8 +761,13 @@ export class Channel<T> implements AsyncIterable<T> {
         [stoppedBy, error] = ['closed', new ChannelClosedError(item)];
         break;
       }
-      if (this.#accept(item)) {
+      const accepted = this.#accept(item);
+      if (accepted === ACCEPTED) {
         sent++;
+        continue;
+      }
+      if (accepted === EXPIRED) {
+        dropped.push(item);
         continue;
       }
       if (this.#policy === 'reject') {
@@ -633,8 +785,12 @@ export class Channel<T> implements AsyncIterable<T> {
         continue;
       }
       try {
-        await this.send(item, { signal, timeoutMs: Math.max(0, until - this.#clock.now()) });
-        sent++;
+        const result = await this.send(item, {
+          signal,
+          timeoutMs: Math.max(0, until - this.#clock.now()),
+        });
+        if (result.ok) sent++;
+        else dropped.push(item); // expired while it waited for room
       } catch (caught) {
         error = caught;
         stoppedBy =
@@ -659,7 +815,7 @@ export class Channel<T> implements AsyncIterable<T> {
     if (sender !== undefined) {
       this.#sent++;
       this.#received++;
-      this.#settleSender(sender);
+      this.#settleSender(sender, SENT);
     }
     return sender;
   }
@@ -676,7 +832,8 @@ export class Channel<T> implements AsyncIterable<T> {
       if (options.timeoutMs !== undefined) checkTimeout(options.timeoutMs);
       if (signal?.aborted) return Promise.reject(signal.reason);
     }
-    if (this.#buffer.length > 0) return Promise.resolve(received(mode, this.#shiftBuffer()));
+    const item = this.#takeNow();
+    if (item !== NONE) return Promise.resolve(received(mode, item));
     const sender = this.#takeSender();
     if (sender !== undefined) return Promise.resolve(received(mode, sender.item));
     if (this.#state !== OPEN) {
@@ -695,8 +852,8 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** One step of an iterator without a signal: the hot path of `for await`. */
   #step(iterator: ChannelIterator<T>): Promise<IteratorResult<T, undefined>> {
-    if (this.#buffer.length > 0)
-      return Promise.resolve({ done: false, value: this.#shiftBuffer() });
+    const item = this.#takeNow();
+    if (item !== NONE) return Promise.resolve({ done: false, value: item });
     const sender = this.#takeSender();
     if (sender !== undefined) return Promise.resolve({ done: false, value: sender.item });
     if (this.#state !== OPEN) return RESOLVED_DONE;
@@ -735,7 +892,7 @@ export class Channel<T> implements AsyncIterable<T> {
     }
   }
 
-  #waitToSend(item: T, options: WaitOptions | undefined): Promise<Sent> {
+  #waitToSend(item: T, options: WaitOptions | undefined): Promise<SendOutcome<T>> {
     const timeoutMs = options?.timeoutMs ?? Infinity;
     if (timeoutMs === 0) return Promise.reject(new TimeoutError(0, item));
     const signal = options?.signal;
@@ -745,7 +902,7 @@ export class Channel<T> implements AsyncIterable<T> {
     if (signal !== undefined || timeoutMs !== Infinity) {
       this.#armWaiter(waiter, this.#senders, signal, timeoutMs, new TimeoutError(timeoutMs, item));
     }
-    return promise;
+    return promise as Promise<SendOutcome<T>>;
   }
 
   // ---- settling waiters (each is already unlinked) -------------------------------------
@@ -780,13 +937,13 @@ export class Channel<T> implements AsyncIterable<T> {
     else receiver.reject(new ChannelClosedError());
   }
 
-  #settleSender(sender: SendWaiter<T>): void {
+  #settleSender(sender: SendWaiter<T>, result: Sent | NotSent<T>): void {
     if (sender.run !== undefined) {
-      sender.run.sent(sender.index, SENT);
+      sender.run.sent(sender.index, result);
       return;
     }
     this.#cleanup(sender);
-    sender.resolve(SENT);
+    sender.resolve(result);
   }
 
   #failSender(sender: SendWaiter<T>): void {
@@ -799,7 +956,7 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   #checkDrained(): void {
-    if (this.#state !== OPEN && this.#buffer.length === 0 && this.#resolveDrained !== undefined) {
+    if (this.#state !== OPEN && this.#size() === 0 && this.#resolveDrained !== undefined) {
       this.#resolveDrained();
       this.#resolveDrained = undefined;
     }

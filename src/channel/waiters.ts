@@ -5,7 +5,7 @@
  */
 import type { TimerHandle } from '../clock.js';
 import type { Linked } from '../internal/waiter-list.js';
-import type { SendResult, Sent } from './types.js';
+import type { NotSent, SendResult, Sent } from './types.js';
 
 /** What a channel tells a waiting `select` when one of its cases can complete. */
 export interface SelectRun {
@@ -35,7 +35,7 @@ export class SendWaiter<T> implements Linked<SendWaiter<T>> {
   next: SendWaiter<T> | undefined = undefined;
   list: object | undefined = undefined;
   /** Settle a plain send (set right after the waiter is made; unused by `select` cases). */
-  resolve: (result: Sent) => void = unset;
+  resolve: (result: Sent | NotSent<unknown>) => void = unset;
   reject: (error: unknown) => void = unset;
   /** Removes the abort listener of a plain send. */
   unlisten: (() => void) | undefined = undefined;

@@ -398,7 +398,12 @@ class Runner {
       };
       return policy === 'drop-newest' || policy === 'drop-oldest'
         ? new Channel<number>({ capacity, overflow: policy, onDrop, clock: this.clock })
-        : new Channel<number>({ capacity, overflow: policy, onDrop, clock: this.clock });
+        : new Channel<number>({
+            capacity,
+            overflow: policy as 'block' | 'reject',
+            onDrop,
+            clock: this.clock,
+          });
     });
     // Channel 0's `drained` is asked for at once; channel 1's lazily, at the first flush.
     this.watchDrained(0);

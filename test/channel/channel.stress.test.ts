@@ -255,7 +255,7 @@ it('moves 1,000,000 items through capacity 16 with 4 producers, 4 consumers and 
     sent: received,
     received,
     refused: 0,
-    dropped: { overflow: 0, evicted: 0, discarded: 0 },
+    dropped: { overflow: 0, evicted: 0, discarded: 0, expired: 0, shed: 0 },
     size: 0,
     highWater: CAPACITY,
     capacity: CAPACITY,

@@ -49,7 +49,7 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
         sent: 0,
         received: 0,
         refused: 0,
-        dropped: { overflow: 0, evicted: 0, discarded: 0 },
+        dropped: { overflow: 0, evicted: 0, discarded: 0, expired: 0, shed: 0 },
         size: 0,
         highWater: 0,
         capacity,
@@ -80,7 +80,7 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
       expect(stats.sent).toBe(items.length);
       expect(stats.received).toBe(items.length);
       expect(stats.refused).toBe(0);
-      expect(stats.dropped).toEqual({ overflow: 0, evicted: 0, discarded: 0 });
+      expect(stats.dropped).toEqual({ overflow: 0, evicted: 0, discarded: 0, expired: 0, shed: 0 });
       check(ch);
     });
 
@@ -118,7 +118,7 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
         sent: n,
         received: n,
         refused: 0,
-        dropped: { overflow: 0, evicted: 0, discarded: 0 },
+        dropped: { overflow: 0, evicted: 0, discarded: 0, expired: 0, shed: 0 },
         highWater: 0,
       });
       check(ch);
@@ -276,7 +276,7 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
         expect(ch.stats()).toMatchObject({
           sent: capacity,
           refused: 2,
-          dropped: { overflow: 0, evicted: 0, discarded: 0 },
+          dropped: { overflow: 0, evicted: 0, discarded: 0, expired: 0, shed: 0 },
         });
         check(ch);
         expect(drainNow(ch)).toEqual(buffered);
@@ -314,7 +314,7 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
         expect(ch.stats()).toMatchObject({
           sent: capacity,
           refused: 0,
-          dropped: { overflow: 2, evicted: 0, discarded: 0 },
+          dropped: { overflow: 2, evicted: 0, discarded: 0, expired: 0, shed: 0 },
         });
         check(ch);
         expect(drainNow(ch)).toEqual(buffered);
@@ -342,7 +342,7 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
         expect(ch.stats()).toMatchObject({
           sent: capacity + 2,
           refused: 0,
-          dropped: { overflow: 0, evicted: 2, discarded: 0 },
+          dropped: { overflow: 0, evicted: 2, discarded: 0, expired: 0, shed: 0 },
           highWater: capacity,
         });
         check(ch);
@@ -411,14 +411,14 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
           expect(call).toMatchObject({ item: 'new', reason: 'overflow' });
           expect(call?.stats).toMatchObject({
             sent: capacity,
-            dropped: { overflow: 1, evicted: 0, discarded: 0 },
+            dropped: { overflow: 1, evicted: 0, discarded: 0, expired: 0, shed: 0 },
           });
         } else {
           expect(result).toStrictEqual({ ok: true, evicted: buffered[0] });
           expect(call).toMatchObject({ item: buffered[0], reason: 'evicted' });
           expect(call?.stats).toMatchObject({
             sent: capacity + 1,
-            dropped: { overflow: 0, evicted: 1, discarded: 0 },
+            dropped: { overflow: 0, evicted: 1, discarded: 0, expired: 0, shed: 0 },
           });
         }
         check(ch);
@@ -525,7 +525,7 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
           expect(call.stats).toMatchObject({
             state: 'destroyed',
             size: 0,
-            dropped: { overflow: 0, evicted: 0, discarded: capacity },
+            dropped: { overflow: 0, evicted: 0, discarded: capacity, expired: 0, shed: 0 },
           });
         }
         check(ch);
@@ -619,7 +619,7 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
         expect(calls).toEqual([]);
         expect(ch.stats()).toMatchObject({
           refused: 0,
-          dropped: { overflow: 0, evicted: 0, discarded: 0 },
+          dropped: { overflow: 0, evicted: 0, discarded: 0, expired: 0, shed: 0 },
         });
         expect(drainNow(ch)).toEqual(buffered);
         check(ch);
@@ -787,7 +787,7 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
         expect(ch.stats()).toMatchObject({
           sent: capacity + 1,
           received: 1,
-          dropped: { overflow: 0, evicted: 0, discarded: capacity },
+          dropped: { overflow: 0, evicted: 0, discarded: capacity, expired: 0, shed: 0 },
         });
         check(ch);
       });
@@ -1352,7 +1352,7 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
         sent: 0,
         received: 0,
         refused: 0,
-        dropped: { overflow: 0, evicted: 0, discarded: 0 },
+        dropped: { overflow: 0, evicted: 0, discarded: 0, expired: 0, shed: 0 },
         size: 0,
         highWater: 0,
         capacity,
@@ -1438,7 +1438,13 @@ describe.each(KINDS)('Channel (capacity $capacity, overflow $overflow)', (kind) 
       ch.trySend('x');
       ch.destroy();
       expect(snapshot).toMatchObject({ sent: 0, received: 0, state: 'open' });
-      expect(snapshot.dropped).toEqual({ overflow: 0, evicted: 0, discarded: 0 });
+      expect(snapshot.dropped).toEqual({
+        overflow: 0,
+        evicted: 0,
+        discarded: 0,
+        expired: 0,
+        shed: 0,
+      });
       return expect(r).resolves.toBe('x');
     });
   });

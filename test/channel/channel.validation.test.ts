@@ -78,10 +78,10 @@ describe('new Channel(options) rejects bad options', () => {
       ['overflow', 'got `"drop"` (string)'],
     ],
     [
-      'overflow "drop-lowest"',
+      'overflow "drop-lowest" without a priority',
       { capacity: 1, overflow: 'drop-lowest' },
-      [RangeError, TypeError],
-      ['overflow', '`"drop-lowest"` (string)'],
+      [RangeError],
+      ['drop-lowest', 'priority'],
     ],
     [
       'overflow "BLOCK"',

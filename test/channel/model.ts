@@ -89,7 +89,7 @@ export interface ModelStats {
   sent: number;
   received: number;
   refused: number;
-  dropped: { overflow: number; evicted: number; discarded: number };
+  dropped: { overflow: number; evicted: number; discarded: number; expired: number; shed: number };
   size: number;
   highWater: number;
   capacity: number;
@@ -107,7 +107,7 @@ export class ModelChannel {
   received = 0;
   refused = 0;
   highWater = 0;
-  dropped = { overflow: 0, evicted: 0, discarded: 0 };
+  dropped = { overflow: 0, evicted: 0, discarded: 0, expired: 0, shed: 0 };
   /** Every onDrop call the channel must have made, in order. */
   readonly drops: { item: number; reason: DropReasonName }[] = [];
 

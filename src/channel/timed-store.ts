@@ -1,0 +1,235 @@
+/**
+ * TimedStore: a channel's buffer when it needs more than a ring of items — priorities,
+ * deadlines, CoDel load shedding or adaptive LIFO. It decides which item is served next and
+ * which items must never be delivered; the channel decides everything else (room, waiters,
+ * hooks, counters).
+ *
+ * Deadlines and CoDel are checked at dequeue, with no timer per item: before the channel
+ * takes an item it calls `prepare`, which removes heads that have expired (deadline passed)
+ * or that CoDel sheds, and reports them. An expired item deeper in a priority queue stays
+ * until it reaches the head; it is never delivered.
+ *
+ * Invariants:
+ * 1. `length` is the number of entries held; every entry is in exactly one queue.
+ * 2. Adaptive LIFO only with arrival order (no priorities).
+ * 3. After `prepare(now)` returned, the entry `shift()` takes is neither expired nor shed.
+ */
+import { describe } from '../internal/describe.js';
+import { checkDuration, checkOneOf, checkOptionalFunction } from '../internal/validate.js';
+import { CoDel, type CoDelOptions } from './codel.js';
+import { type Entry, FifoEntries, PriorityEntries } from './queues.js';
+import type { DropReason } from './types.js';
+
+/** What a timed store is built from (checked by the channel). */
+export interface TimedStoreConfig<T> {
+  /** `compare(a, b) < 0` when `a` is served first; `undefined`: arrival order. */
+  readonly compare: ((a: T, b: T) => number) | undefined;
+  /** An item's deadline as a clock time, if it has one. */
+  readonly deadline: ((item: T) => number | undefined) | undefined;
+  /** How long an item may wait in the buffer (`Infinity`: no limit). */
+  readonly maxWaitMs: number;
+  /** CoDel's target and interval, or `undefined` for no shedding. */
+  readonly codel: { readonly targetMs: number; readonly intervalMs: number } | undefined;
+  /** Serve newest first while a standing queue exists (arrival order only). */
+  readonly adaptiveLifo: boolean;
+  /** The oldest item's wait that counts as a standing queue, for adaptive LIFO. */
+  readonly standingMs: number;
+}
+
+export class TimedStore<T> {
+  readonly #queue: FifoEntries<T> | PriorityEntries<T>;
+  readonly #config: TimedStoreConfig<T>;
+  readonly #codel: CoDel | undefined;
+  #seq = 0;
+  /** Set by `prepare`: whether `shift` takes the newest entry (adaptive LIFO). */
+  #newest = false;
+
+  constructor(config: TimedStoreConfig<T>) {
+    this.#config = config;
+    this.#queue =
+      config.compare === undefined ? new FifoEntries<T>() : new PriorityEntries<T>(config.compare);
+    this.#codel =
+      config.codel === undefined
+        ? undefined
+        : new CoDel(config.codel.targetMs, config.codel.intervalMs);
+  }
+
+  get length(): number {
+    return this.#queue.length;
+  }
+
+  /** The clock time after which `item`, accepted `now`, must not be delivered. */
+  deadlineOf(item: T, now: number): number {
+    const own = this.#config.deadline?.(item);
+    const byWait = now + this.#config.maxWaitMs;
+    return own === undefined || own > byWait ? byWait : own;
+  }
+
+  /** True if `item` carries a deadline that has already passed at `now`. */
+  expiredOnArrival(item: T, now: number): boolean {
+    const own = this.#config.deadline?.(item);
+    return own !== undefined && own < now;
+  }
+
+  /** Adds `item`, accepted at `now`, with its deadline. */
+  push(item: T, now: number, deadline: number): void {
+    this.#queue.push({ item, seq: this.#seq++, enqueuedAt: now, deadline, pos: [-1, -1, -1] });
+  }
+
+  /**
+   * Removes the heads that must not be delivered — expired ones, and those CoDel sheds — and
+   * appends them to `drops` with their reason. Afterwards the next `shift` delivers.
+   */
+  prepare(now: number, drops: [T, DropReason][]): void {
+    for (;;) {
+      const entry = this.#next(now);
+      if (entry === undefined) {
+        this.#codel?.emptied();
+        return;
+      }
+      if (entry.deadline < now) {
+        drops.push([this.#remove(entry), 'expired']);
+        continue;
+      }
+      const codel = this.#codel;
+      if (codel?.shed(now - entry.enqueuedAt, now, this.#queue.length - 1)) {
+        drops.push([this.#remove(entry), 'shed']);
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** Takes the entry chosen by the last `prepare` (the caller checked `length`). */
+  shift(): T {
+    const queue = this.#queue;
+    const entry =
+      this.#newest && queue instanceof FifoEntries ? queue.popNewest() : queue.shiftNext();
+    return entry.item;
+  }
+
+  /** `drop-oldest`: removes the entry that arrived first. */
+  evictOldest(): T {
+    return this.#queue.removeOldest().item;
+  }
+
+  /**
+   * `drop-lowest` with `incoming` arriving into a full buffer: returns the buffered item to
+   * evict, or `undefined` when `incoming` itself ranks lowest (it is the one discarded).
+   * Among equal priorities the older one goes, so a buffered equal is evicted.
+   */
+  evictLowest(incoming: T, now: number): { evicted: T } | undefined {
+    const queue = this.#queue as PriorityEntries<T>;
+    const lowest = queue.peekLowest() as Entry<T>;
+    const probe: Entry<T> = {
+      item: incoming,
+      seq: this.#seq,
+      enqueuedAt: now,
+      deadline: Number.POSITIVE_INFINITY,
+      pos: [-1, -1, -1],
+    };
+    if (queue.ranksBelow(probe, lowest)) return undefined;
+    return { evicted: queue.removeLowest().item };
+  }
+
+  /** Removes every item, in serving order. */
+  drain(): T[] {
+    return this.#queue.drain().map((entry) => entry.item);
+  }
+
+  /** True if the internal structures are consistent (for invariant checks). */
+  isValid(): boolean {
+    const queue = this.#queue;
+    return queue instanceof PriorityEntries ? queue.isValid() : true;
+  }
+
+  /** The entry to serve next; decides LIFO vs FIFO for adaptive LIFO. */
+  #next(now: number): Entry<T> | undefined {
+    const queue = this.#queue;
+    if (this.#config.adaptiveLifo && queue instanceof FifoEntries) {
+      // A standing queue: the oldest item has waited at least `standingMs`.
+      const oldest = queue.peekOldest();
+      const standing = oldest !== undefined && now - oldest.enqueuedAt >= this.#config.standingMs;
+      this.#newest = standing;
+      return standing ? queue.peekNewest() : oldest;
+    }
+    return queue.peekNext();
+  }
+
+  #remove(entry: Entry<T>): T {
+    const queue = this.#queue;
+    if (queue instanceof FifoEntries) {
+      return (this.#newest ? queue.popNewest() : queue.shiftNext()).item;
+    }
+    queue.shiftNext(); // in a priority queue the head is `entry`
+    return entry.item;
+  }
+}
+
+/**
+ * Reads the options that need a timed store and checks them, naming any bad value; returns
+ * `undefined` when none is set (the channel then keeps a plain ring of items).
+ */
+export function timedStoreConfig<T>(options: {
+  readonly priority?: unknown;
+  readonly compare?: unknown;
+  readonly maxWaitMs?: unknown;
+  readonly deadline?: unknown;
+  readonly codel?: unknown;
+  readonly order?: unknown;
+}): TimedStoreConfig<T> | undefined {
+  const { priority, compare, maxWaitMs, deadline, codel, order } = options;
+  if (
+    priority === undefined &&
+    compare === undefined &&
+    maxWaitMs === undefined &&
+    deadline === undefined &&
+    (codel === undefined || codel === false) &&
+    (order === undefined || order === 'fifo')
+  ) {
+    return undefined;
+  }
+  const byPriority = checkOptionalFunction<(item: T) => number>('priority', priority);
+  const comparator = checkOptionalFunction<(a: T, b: T) => number>('compare', compare);
+  if (byPriority !== undefined && comparator !== undefined) {
+    throw new TypeError('Give `priority` or `compare`, not both');
+  }
+  const lifo = checkOneOf('order', order ?? 'fifo', ORDERS) === 'adaptive-lifo';
+  if (lifo && (byPriority !== undefined || comparator !== undefined)) {
+    throw new TypeError(
+      "`order: 'adaptive-lifo'` needs arrival order: it cannot go with priorities",
+    );
+  }
+  let codelConfig: TimedStoreConfig<T>['codel'];
+  if (codel === true || (typeof codel === 'object' && codel !== null)) {
+    const { targetMs = 5, intervalMs = 100 } = codel === true ? {} : (codel as CoDelOptions);
+    codelConfig = {
+      targetMs: checkPositive('codel.targetMs', targetMs),
+      intervalMs: checkPositive('codel.intervalMs', intervalMs),
+    };
+  } else if (codel !== undefined && codel !== false) {
+    throw new TypeError(
+      `Expected \`codel\` to be true or { targetMs?, intervalMs? }, got ${describe(codel)}`,
+    );
+  }
+  return {
+    compare:
+      comparator ??
+      (byPriority === undefined ? undefined : (a: T, b: T) => byPriority(b) - byPriority(a)),
+    deadline: checkOptionalFunction<(item: T) => number | undefined>('deadline', deadline),
+    maxWaitMs:
+      maxWaitMs === undefined ? Number.POSITIVE_INFINITY : checkDuration('maxWaitMs', maxWaitMs),
+    codel: codelConfig,
+    adaptiveLifo: lifo,
+    standingMs: codelConfig?.targetMs ?? 5,
+  };
+}
+
+const ORDERS = ['fifo', 'adaptive-lifo'] as const;
+
+function checkPositive(name: string, value: unknown): number {
+  if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;
+  throw new RangeError(
+    `Expected \`${name}\` to be a finite number of milliseconds above 0, got ${describe(value)}`,
+  );
+}

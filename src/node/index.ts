@@ -1,0 +1,2 @@
+export type { ChannelReadableOptions, ChannelWritableOptions } from './streams.js';
+export { toReadable, toWritable } from './streams.js';
