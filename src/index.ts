@@ -1,4 +1,5 @@
 export { Channel } from './channel/channel.js';
+export type { CoDelOptions } from './channel/codel.js';
 export type {
   ReceiveCase,
   ReceiveCaseResult,
@@ -33,6 +34,40 @@ export type {
 export type { Clock, TimerHandle } from './clock.js';
 export { MAX_TIMER_DELAY_MS, systemClock } from './clock.js';
 export { ChannelClosedError, ChannelFullError, SluiceError, TimeoutError } from './errors.js';
+export type {
+  BroadcastFeedResult,
+  BroadcastOptions,
+  BroadcastResult,
+  BroadcastSendOptions,
+  BroadcastStats,
+  SubscriberOutcome,
+  Withdrawn,
+} from './flow/broadcast.js';
+export { Broadcast, broadcast } from './flow/broadcast.js';
+export type {
+  ConsumeOptions,
+  ErrorPolicy,
+  Handler,
+  HandlerContext,
+  PoolFailure,
+  PoolResult,
+  RetryPolicy,
+  WorkerPool,
+  WorkerPoolStats,
+} from './flow/consume.js';
+export { consume } from './flow/consume.js';
+export type { MergeOptions } from './flow/merge.js';
+export { Merged, merge } from './flow/merge.js';
+export type {
+  AbortChannelAction,
+  ChannelReadableStreamOptions,
+  ChannelWritableStreamOptions,
+  ChannelWritingOptions,
+  FeedResult,
+  FromAsyncIterableOptions,
+  UndeliveredHandler,
+} from './flow/web-streams.js';
+export { fromAsyncIterable, toReadableStream, toWritableStream } from './flow/web-streams.js';
 export { InvariantError } from './internal/invariant.js';
 export type { AllOfOptions } from './limit/composite.js';
 export { allOf } from './limit/composite.js';
@@ -59,26 +94,3 @@ export type {
   WindowLimiterStats,
 } from './limit/window-limiter.js';
 export { WindowLimiter } from './limit/window-limiter.js';
-export type {
-  ConsumeOptions,
-  ErrorPolicy,
-  Handler,
-  HandlerContext,
-  PoolFailure,
-  PoolResult,
-  RetryPolicy,
-  WorkerPool,
-  WorkerPoolStats,
-} from './flow/consume.js';
-export { consume } from './flow/consume.js';
-export type {
-  AbortChannelAction,
-  ChannelReadableStreamOptions,
-  ChannelWritableStreamOptions,
-  ChannelWritingOptions,
-  FeedResult,
-  FromAsyncIterableOptions,
-  UndeliveredHandler,
-} from './flow/web-streams.js';
-export { fromAsyncIterable, toReadableStream, toWritableStream } from './flow/web-streams.js';
-export type { CoDelOptions } from './channel/codel.js';

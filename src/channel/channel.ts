@@ -79,6 +79,7 @@ const NONE: unique symbol = Symbol('none');
 const FULL = 0;
 const ACCEPTED = 1;
 const EXPIRED = 2;
+const REFUSED_CLOSED = 3;
 
 /** Hooks that `select` uses to poll and wait on channels without exposing them publicly. */
 export interface ChannelInternals {
@@ -248,7 +249,8 @@ export class Channel<T> implements AsyncIterable<T> {
     if (this.#state !== OPEN) return notSent('closed', item);
     const accepted = this.#accept(item);
     if (accepted === ACCEPTED) return SENT;
-    return accepted === EXPIRED ? notSent('expired', item) : this.#overflow(item);
+    if (accepted === EXPIRED) return notSent('expired', item);
+    return accepted === REFUSED_CLOSED ? notSent('closed', item) : this.#overflow(item);
   }
 
   /**
@@ -278,6 +280,7 @@ export class Channel<T> implements AsyncIterable<T> {
     const accepted = this.#accept(item);
     if (accepted === ACCEPTED) return RESOLVED_SENT;
     if (accepted === EXPIRED) return Promise.resolve(notSent('expired', item) as SendOutcome<T>);
+    if (accepted === REFUSED_CLOSED) return Promise.reject(new ChannelClosedError(item));
     if (this.#policy === 'block') return this.#waitToSend(item, options);
     if (this.#policy === 'reject') {
       this.#refused++;
@@ -417,7 +420,8 @@ export class Channel<T> implements AsyncIterable<T> {
    * Stops the channel at once: closes it, discards every buffered item and returns them,
    * oldest first. Each discarded item also goes to `onDrop(item, 'discarded')`. Waiting senders
    * reject with `ChannelClosedError` carrying their items; waiting receivers reject with
-   * `ChannelClosedError`; iterators end. Idempotent: a second call returns `[]`.
+   * `ChannelClosedError`; iterators end. Idempotent: a second call returns `[]`. The items come
+   * in serving order: oldest first, or by priority in a priority channel.
    */
   destroy(): T[] {
     if (this.#state === DESTROYED) return [];
@@ -567,9 +571,10 @@ export class Channel<T> implements AsyncIterable<T> {
     if (this.#expiredOnArrival(item) !== undefined) return EXPIRED;
     if (this.#receivers.length !== 0) return this.#acceptWaiting(item);
     if (store.length >= this.#capacity) {
-      // Heads that expired or are shed free their places (waiting senders go first); the
-      // purge may run hooks, so decide again afterwards.
-      this.#hasItem();
+      // Expired heads free their places (waiting senders go first). CoDel is not consulted:
+      // it acts only when an item is taken. The purge may run hooks, so decide again after.
+      this.#prepare(store, false);
+      if (this.#state !== OPEN) return REFUSED_CLOSED;
       if (this.#receivers.length !== 0) return this.#acceptWaiting(item);
       if (store.length >= this.#capacity) return FULL;
     }
@@ -610,14 +615,14 @@ export class Channel<T> implements AsyncIterable<T> {
    * the drops — a complete state change — then looks again, since a hook may have changed it.
    */
   #hasItem(): boolean {
-    return this.#store === undefined ? this.#buffer.length > 0 : this.#prepare(this.#store);
+    return this.#store === undefined ? this.#buffer.length > 0 : this.#prepare(this.#store, true);
   }
 
-  /** `#hasItem` for a timed store. */
-  #prepare(store: TimedStore<unknown>): boolean {
+  /** `#hasItem` for a timed store; `shed` is false when no item is about to be taken. */
+  #prepare(store: TimedStore<unknown>, shed: boolean): boolean {
     for (;;) {
       const drops: [T, DropReason][] = [];
-      store.prepare(this.#clock.now(), drops);
+      store.prepare(this.#clock.now(), drops as [unknown, DropReason][], shed);
       if (drops.length === 0) return store.length > 0;
       for (const [, reason] of drops) this.#dropped[reason]++;
       while (this.#senders.length !== 0 && store.length < this.#capacity) this.#admitSender();
@@ -693,11 +698,12 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** `#takeNow` for a timed store: drops what must not be delivered, then takes the next. */
   #takeTimed(store: TimedStore<unknown>): T | typeof NONE {
-    if (!this.#prepare(store)) return NONE;
+    if (!this.#prepare(store, true)) return NONE;
     const item = store.shift() as T;
     this.#received++;
-    if (this.#senders.length !== 0) this.#admitSender();
-    else if (this.#state !== OPEN && store.length === 0) this.#checkDrained();
+    // An admitted item may expire on arrival and leave the place free for the next sender.
+    while (this.#senders.length !== 0 && store.length < this.#capacity) this.#admitSender();
+    if (this.#state !== OPEN && store.length === 0) this.#checkDrained();
     return item;
   }
 
@@ -770,6 +776,10 @@ export class Channel<T> implements AsyncIterable<T> {
         dropped.push(item);
         continue;
       }
+      if (accepted === REFUSED_CLOSED) {
+        [stoppedBy, error] = ['closed', new ChannelClosedError(item)];
+        break;
+      }
       if (this.#policy === 'reject') {
         this.#refused++;
         [stoppedBy, error] = ['full', new ChannelFullError(item, this.#capacity)];
@@ -810,14 +820,22 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** With an empty buffer: takes a waiting sender's item directly (capacity 0). */
   #takeSender(): SendWaiter<T> | undefined {
-    if (this.#senders.length === 0) return undefined;
-    const sender = this.#senders.shift();
-    if (sender !== undefined) {
+    for (;;) {
+      const sender = this.#senders.shift();
+      if (sender === undefined) return undefined;
+      if (this.#store !== undefined) {
+        // A rendezvous item whose own deadline passed while its sender waited is not delivered.
+        const expired = this.#expiredOnArrival(sender.item);
+        if (expired !== undefined) {
+          this.#settleSender(sender, expired);
+          continue;
+        }
+      }
       this.#sent++;
       this.#received++;
       this.#settleSender(sender, SENT);
+      return sender;
     }
-    return sender;
   }
 
   #receive(

@@ -77,14 +77,24 @@ export class TimedStore<T> {
   }
 
   /**
-   * Removes the heads that must not be delivered — expired ones, and those CoDel sheds — and
-   * appends them to `drops` with their reason. Afterwards the next `shift` delivers.
+   * Removes the heads that must not be delivered — expired ones, and (when `shed`, i.e. an item
+   * is about to be taken) those CoDel sheds — and appends them to `drops` with their reason.
+   * Afterwards the next `shift` delivers.
    */
-  prepare(now: number, drops: [T, DropReason][]): void {
+  prepare(now: number, drops: [T, DropReason][], shed: boolean): void {
+    const queue = this.#queue;
+    if (this.#config.adaptiveLifo && queue instanceof FifoEntries) {
+      // Serving the newest while the queue stands leaves old items at the other end: purge the
+      // expired ones there too, so they do not hold places.
+      for (let oldest = queue.peekOldest(); oldest !== undefined && oldest.deadline < now; ) {
+        drops.push([queue.removeOldest().item, 'expired']);
+        oldest = queue.peekOldest();
+      }
+    }
     for (;;) {
       const entry = this.#next(now);
       if (entry === undefined) {
-        this.#codel?.emptied();
+        if (shed) this.#codel?.emptied();
         return;
       }
       if (entry.deadline < now) {
@@ -92,7 +102,7 @@ export class TimedStore<T> {
         continue;
       }
       const codel = this.#codel;
-      if (codel?.shed(now - entry.enqueuedAt, now, this.#queue.length - 1)) {
+      if (shed && codel?.shed(now - entry.enqueuedAt, now, this.#queue.length - 1)) {
         drops.push([this.#remove(entry), 'shed']);
         continue;
       }
@@ -215,7 +225,9 @@ export function timedStoreConfig<T>(options: {
   return {
     compare:
       comparator ??
-      (byPriority === undefined ? undefined : (a: T, b: T) => byPriority(b) - byPriority(a)),
+      (byPriority === undefined
+        ? undefined
+        : (a: T, b: T) => higherFirst(byPriority(a), byPriority(b))),
     deadline: checkOptionalFunction<(item: T) => number | undefined>('deadline', deadline),
     maxWaitMs:
       maxWaitMs === undefined ? Number.POSITIVE_INFINITY : checkDuration('maxWaitMs', maxWaitMs),
@@ -226,6 +238,11 @@ export function timedStoreConfig<T>(options: {
 }
 
 const ORDERS = ['fifo', 'adaptive-lifo'] as const;
+
+/** Orders priorities highest first; equal ones (±Infinity included) compare 0, so FIFO holds. */
+function higherFirst(a: number, b: number): number {
+  return a === b ? 0 : a > b ? -1 : 1;
+}
 
 function checkPositive(name: string, value: unknown): number {
   if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;
