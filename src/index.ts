@@ -59,6 +59,18 @@ export { consume } from './flow/consume.js';
 export type { MergeOptions } from './flow/merge.js';
 export { Merged, merge } from './flow/merge.js';
 export type {
+  DropSite as PipelineDropSite,
+  Pipeline,
+  PipelineIterator,
+  PipelineOptions,
+  PipelineStageStats,
+  PipelineStats,
+  Stage,
+  StageContext,
+  StageOptions,
+} from './flow/pipeline.js';
+export { pipeline, stage } from './flow/pipeline.js';
+export type {
   AbortChannelAction,
   ChannelReadableStreamOptions,
   ChannelWritableStreamOptions,

@@ -5,14 +5,16 @@
  * 1. `now()` never decreases.
  * 2. Timers fire in order of due time, and in the order they were armed among equal due times.
  * 3. A timer fires at most once, never before its due time, and never after it was cleared.
- * 4. `pendingTimers` counts timers armed and neither fired nor cleared.
+ * 4. `pendingTimers` counts timers armed and neither fired nor cleared: exactly the heap's
+ *    entries (a cleared timer leaves the heap at once).
  */
 import type { Clock, TimerHandle } from '../clock.js';
-import { BinaryHeap } from '../internal/binary-heap.js';
 import { describe } from '../internal/describe.js';
+import { IndexedHeap, type Placed } from '../internal/indexed-heap.js';
 
-class ManualTimer {
-  live = true;
+class ManualTimer implements Placed {
+  /** Position in the clock's heap; -1 once fired or cleared. */
+  readonly pos: number[] = [-1];
   constructor(
     readonly clock: ManualClock,
     readonly dueAt: number,
@@ -54,9 +56,9 @@ function macrotask(): Promise<void> {
 export class ManualClock implements Clock {
   #now: number;
   #seq = 0;
-  #pending = 0;
-  readonly #timers = new BinaryHeap<ManualTimer>((a, b) =>
-    a.dueAt === b.dueAt ? a.seq < b.seq : a.dueAt < b.dueAt,
+  readonly #timers = new IndexedHeap<ManualTimer>(
+    (a, b) => (a.dueAt === b.dueAt ? a.seq < b.seq : a.dueAt < b.dueAt),
+    0,
   );
 
   constructor(options: ManualClockOptions = {}) {
@@ -77,26 +79,24 @@ export class ManualClock implements Clock {
     const delay = Number.isNaN(delayMs) ? 0 : Math.max(delayMs, 0);
     const timer = new ManualTimer(this, this.#now + delay, this.#seq++, callback);
     this.#timers.push(timer);
-    this.#pending++;
     return timer;
   }
 
   /** Cancels a timer; harmless if it already fired or was cleared. */
   clearTimer(handle: TimerHandle): void {
-    if (handle instanceof ManualTimer && handle.live && handle.clock === this) {
-      handle.live = false;
-      this.#pending--;
+    if (handle instanceof ManualTimer && handle.clock === this && handle.pos[0] !== -1) {
+      this.#timers.remove(handle);
     }
   }
 
   /** Number of timers armed and neither fired nor cleared. */
   get pendingTimers(): number {
-    return this.#pending;
+    return this.#timers.length;
   }
 
   /** Due time of the next live timer, or `undefined` when none is pending. */
   get nextTimerAt(): number | undefined {
-    return this.#peekLive()?.dueAt;
+    return this.#timers.peek()?.dueAt;
   }
 
   /**
@@ -155,26 +155,15 @@ export class ManualClock implements Clock {
 
   /** True if a live timer is due at a finite time (one armed with an infinite delay never is). */
   #hasFiniteTimer(): boolean {
-    const next = this.#peekLive();
+    const next = this.#timers.peek();
     return next !== undefined && next.dueAt !== Number.POSITIVE_INFINITY;
-  }
-
-  #peekLive(): ManualTimer | undefined {
-    let top = this.#timers.peek();
-    while (top !== undefined && !top.live) {
-      this.#timers.pop();
-      top = this.#timers.peek();
-    }
-    return top;
   }
 
   /** Fires the next live timer if it is due at or before `limit`. */
   #fireNext(limit: number): boolean {
-    const timer = this.#peekLive();
+    const timer = this.#timers.peek();
     if (timer === undefined || timer.dueAt > limit) return false;
     this.#timers.pop();
-    timer.live = false;
-    this.#pending--;
     if (timer.dueAt > this.#now) this.#now = timer.dueAt;
     timer.callback();
     return true;
