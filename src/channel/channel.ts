@@ -178,7 +178,11 @@ export class Channel<T> implements AsyncIterable<T> {
     this.#hooks = onDrop === undefined ? undefined : { onDrop };
     this.#clock = checkClock(options.clock);
     const config = timedStoreConfig<T>(options);
-    if (this.#policy === 'drop-lowest' && config?.compare === undefined) {
+    if (
+      this.#policy === 'drop-lowest' &&
+      config?.compare === undefined &&
+      config?.priority === undefined
+    ) {
       throw new RangeError("`overflow: 'drop-lowest'` needs `priority` or `compare`");
     }
     this.#store =
@@ -584,7 +588,7 @@ export class Channel<T> implements AsyncIterable<T> {
 
   #storePush(item: T): void {
     const store = this.#store as TimedStore<unknown>;
-    const now = this.#clock.now();
+    const now = store.timed ? this.#clock.now() : 0;
     store.push(item, now, store.deadlineOf(item, now));
     this.#sent++;
     if (store.length > this.#highWater) this.#highWater = store.length;
@@ -597,7 +601,8 @@ export class Channel<T> implements AsyncIterable<T> {
    */
   #expiredOnArrival(item: T): NotSent<T> | undefined {
     const store = this.#store;
-    if (store === undefined || !store.expiredOnArrival(item, this.#clock.now())) return undefined;
+    if (store === undefined || !store.checksArrival) return undefined;
+    if (!store.expiredOnArrival(item, this.#clock.now())) return undefined;
     this.#sent++;
     this.#dropped.expired++;
     this.#report(item, 'expired');
@@ -621,8 +626,8 @@ export class Channel<T> implements AsyncIterable<T> {
   /** `#hasItem` for a timed store; `shed` is false when no item is about to be taken. */
   #prepare(store: TimedStore<unknown>, shed: boolean): boolean {
     for (;;) {
-      const drops: [T, DropReason][] = [];
-      store.prepare(this.#clock.now(), drops as [unknown, DropReason][], shed);
+      const drops: [unknown, DropReason][] = [];
+      if (store.timed) store.prepare(this.#clock.now(), drops, shed);
       if (drops.length === 0) return store.length > 0;
       for (const [, reason] of drops) this.#dropped[reason]++;
       while (this.#senders.length !== 0 && store.length < this.#capacity) this.#admitSender();
@@ -863,7 +868,7 @@ export class Channel<T> implements AsyncIterable<T> {
     const promise = promiseFor(waiter);
     this.#receivers.push(waiter);
     if (signal !== undefined || timeoutMs !== Infinity) {
-      this.#armWaiter(waiter, this.#receivers, signal, timeoutMs, new TimeoutError(timeoutMs));
+      this.#armWaiter(waiter, this.#receivers, signal, timeoutMs);
     }
     return promise;
   }
@@ -890,7 +895,6 @@ export class Channel<T> implements AsyncIterable<T> {
     list: { remove(waiter: W): boolean },
     signal: AbortSignal | undefined,
     timeoutMs: number,
-    timeoutError: TimeoutError,
   ): void {
     if (signal !== undefined) {
       waiter.unlisten = listenForAbort(signal, (reason) => {
@@ -905,7 +909,13 @@ export class Channel<T> implements AsyncIterable<T> {
         waiter.timer = undefined;
         list.remove(waiter);
         this.#cleanup(waiter);
-        waiter.reject(timeoutError);
+        // Built only when the timeout fires: an error's stack is costly, and most waits end
+        // otherwise. A send's error carries its item back.
+        waiter.reject(
+          waiter instanceof SendWaiter
+            ? new TimeoutError(timeoutMs, waiter.item)
+            : new TimeoutError(timeoutMs),
+        );
       }, timeoutMs);
     }
   }
@@ -918,7 +928,7 @@ export class Channel<T> implements AsyncIterable<T> {
     const promise = promiseFor(waiter);
     this.#senders.push(waiter);
     if (signal !== undefined || timeoutMs !== Infinity) {
-      this.#armWaiter(waiter, this.#senders, signal, timeoutMs, new TimeoutError(timeoutMs, item));
+      this.#armWaiter(waiter, this.#senders, signal, timeoutMs);
     }
     return promise as Promise<SendOutcome<T>>;
   }

@@ -12,6 +12,8 @@ import { RingBuffer } from '../internal/ring-buffer.js';
 
 export interface Entry<T> extends Placed {
   readonly item: T;
+  /** The item's priority, read once when it arrived (0 when ordered by a comparator). */
+  readonly rank: number;
   /** Arrival order (ties in priority go to the earlier one). */
   readonly seq: number;
   /** Clock time the item was accepted. */
@@ -80,25 +82,42 @@ const SERVE = 0;
 const LOW = 1;
 const AGE = 2;
 
+/** How a priority queue orders: by the rank read at arrival, or by a comparator of items. */
+export type Ranking<T> = { readonly byRank: true } | { readonly compare: (a: T, b: T) => number };
+
 export class PriorityEntries<T> implements EntryQueue<T> {
   readonly #serve: IndexedHeap<Entry<T>>;
-  readonly #low: IndexedHeap<Entry<T>>;
-  readonly #age: IndexedHeap<Entry<T>>;
+  /** Lowest first, for `drop-lowest` only. */
+  readonly #low: IndexedHeap<Entry<T>> | undefined;
+  /** Earliest arrival first, for `drop-oldest` only. */
+  readonly #age: IndexedHeap<Entry<T>> | undefined;
   /** The eviction order: lower priority first, the earlier among equals. */
   readonly #lowBefore: (a: Entry<T>, b: Entry<T>) => boolean;
 
-  /** `compare(a, b) < 0` when `a` should be served before `b`. */
-  constructor(compare: (a: T, b: T) => number) {
-    this.#serve = new IndexedHeap<Entry<T>>((a, b) => {
-      const c = compare(a.item, b.item);
-      return c < 0 || (c === 0 && a.seq < b.seq);
-    }, SERVE);
-    this.#lowBefore = (a, b) => {
-      const c = compare(a.item, b.item);
-      return c > 0 || (c === 0 && a.seq < b.seq);
-    };
-    this.#low = new IndexedHeap<Entry<T>>(this.#lowBefore, LOW);
-    this.#age = new IndexedHeap<Entry<T>>((a, b) => a.seq < b.seq, AGE);
+  /**
+   * Higher rank (or `compare(a, b) < 0`) first, FIFO among equals. The extra heaps are kept
+   * only for the policy that needs them: `lowest` for `drop-lowest`, `oldest` for `drop-oldest`.
+   */
+  constructor(ranking: Ranking<T>, needs: { readonly lowest: boolean; readonly oldest: boolean }) {
+    let serveBefore: (a: Entry<T>, b: Entry<T>) => boolean;
+    if ('compare' in ranking) {
+      const compare = ranking.compare;
+      serveBefore = (a, b) => {
+        const c = compare(a.item, b.item);
+        return c < 0 || (c === 0 && a.seq < b.seq);
+      };
+      this.#lowBefore = (a, b) => {
+        const c = compare(a.item, b.item);
+        return c > 0 || (c === 0 && a.seq < b.seq);
+      };
+    } else {
+      // Equal ranks (±Infinity included) compare equal, so FIFO holds among them.
+      serveBefore = (a, b) => a.rank > b.rank || (a.rank === b.rank && a.seq < b.seq);
+      this.#lowBefore = (a, b) => a.rank < b.rank || (a.rank === b.rank && a.seq < b.seq);
+    }
+    this.#serve = new IndexedHeap<Entry<T>>(serveBefore, SERVE);
+    this.#low = needs.lowest ? new IndexedHeap<Entry<T>>(this.#lowBefore, LOW) : undefined;
+    this.#age = needs.oldest ? new IndexedHeap<Entry<T>>((a, b) => a.seq < b.seq, AGE) : undefined;
   }
 
   get length(): number {
@@ -107,8 +126,8 @@ export class PriorityEntries<T> implements EntryQueue<T> {
 
   push(entry: Entry<T>): void {
     this.#serve.push(entry);
-    this.#low.push(entry);
-    this.#age.push(entry);
+    this.#low?.push(entry);
+    this.#age?.push(entry);
   }
 
   peekNext(): Entry<T> | undefined {
@@ -120,20 +139,20 @@ export class PriorityEntries<T> implements EntryQueue<T> {
   }
 
   peekOldest(): Entry<T> | undefined {
-    return this.#age.peek();
+    return (this.#age as IndexedHeap<Entry<T>>).peek();
   }
 
   removeOldest(): Entry<T> {
-    return this.#take(this.#age.peek() as Entry<T>);
+    return this.#take((this.#age as IndexedHeap<Entry<T>>).peek() as Entry<T>);
   }
 
   /** The entry `drop-lowest` evicts: lowest priority, the earliest among equals. */
   peekLowest(): Entry<T> | undefined {
-    return this.#low.peek();
+    return (this.#low as IndexedHeap<Entry<T>>).peek();
   }
 
   removeLowest(): Entry<T> {
-    return this.#take(this.#low.peek() as Entry<T>);
+    return this.#take((this.#low as IndexedHeap<Entry<T>>).peek() as Entry<T>);
   }
 
   /** True if `a` would be evicted before `b`. */
@@ -149,19 +168,20 @@ export class PriorityEntries<T> implements EntryQueue<T> {
 
   /** Checks every heap (for invariant checks). */
   isValid(): boolean {
+    const n = this.#serve.length;
+    const low = this.#low;
+    const age = this.#age;
     return (
       this.#serve.isValid() &&
-      this.#low.isValid() &&
-      this.#age.isValid() &&
-      this.#serve.length === this.#low.length &&
-      this.#serve.length === this.#age.length
+      (low === undefined || (low.isValid() && low.length === n)) &&
+      (age === undefined || (age.isValid() && age.length === n))
     );
   }
 
   #take(entry: Entry<T>): Entry<T> {
     this.#serve.remove(entry);
-    this.#low.remove(entry);
-    this.#age.remove(entry);
+    this.#low?.remove(entry);
+    this.#age?.remove(entry);
     return entry;
   }
 }

@@ -22,8 +22,12 @@ import type { DropReason } from './types.js';
 
 /** What a timed store is built from (checked by the channel). */
 export interface TimedStoreConfig<T> {
-  /** `compare(a, b) < 0` when `a` is served first; `undefined`: arrival order. */
+  /** A number per item, higher served first (read once, at arrival). */
+  readonly priority: ((item: T) => number) | undefined;
+  /** `compare(a, b) < 0` when `a` is served first. Neither: arrival order. */
   readonly compare: ((a: T, b: T) => number) | undefined;
+  /** Which overflow eviction the buffer must support besides serving. */
+  readonly evicts: 'oldest' | 'lowest' | undefined;
   /** An item's deadline as a clock time, if it has one. */
   readonly deadline: ((item: T) => number | undefined) | undefined;
   /** How long an item may wait in the buffer (`Infinity`: no limit). */
@@ -46,16 +50,34 @@ export class TimedStore<T> {
 
   constructor(config: TimedStoreConfig<T>) {
     this.#config = config;
+    const needs = { lowest: config.evicts === 'lowest', oldest: config.evicts === 'oldest' };
     this.#queue =
-      config.compare === undefined ? new FifoEntries<T>() : new PriorityEntries<T>(config.compare);
+      config.compare !== undefined
+        ? new PriorityEntries<T>({ compare: config.compare }, needs)
+        : config.priority !== undefined
+          ? new PriorityEntries<T>({ byRank: true }, needs)
+          : new FifoEntries<T>();
+    this.timed =
+      config.deadline !== undefined ||
+      config.maxWaitMs !== Number.POSITIVE_INFINITY ||
+      config.codel !== undefined ||
+      config.adaptiveLifo;
     this.#codel =
       config.codel === undefined
         ? undefined
         : new CoDel(config.codel.targetMs, config.codel.intervalMs);
   }
 
+  /** True when time matters (deadlines, CoDel, adaptive LIFO): otherwise no clock is read. */
+  readonly timed: boolean;
+
   get length(): number {
     return this.#queue.length;
+  }
+
+  /** True when items carry their own deadline (checked on arrival). */
+  get checksArrival(): boolean {
+    return this.#config.deadline !== undefined;
   }
 
   /** The clock time after which `item`, accepted `now`, must not be delivered. */
@@ -73,7 +95,15 @@ export class TimedStore<T> {
 
   /** Adds `item`, accepted at `now`, with its deadline. */
   push(item: T, now: number, deadline: number): void {
-    this.#queue.push({ item, seq: this.#seq++, enqueuedAt: now, deadline, pos: [-1, -1, -1] });
+    const rank = this.#config.priority?.(item) ?? 0;
+    this.#queue.push({
+      item,
+      rank,
+      seq: this.#seq++,
+      enqueuedAt: now,
+      deadline,
+      pos: [-1, -1, -1],
+    });
   }
 
   /**
@@ -133,6 +163,7 @@ export class TimedStore<T> {
     const lowest = queue.peekLowest() as Entry<T>;
     const probe: Entry<T> = {
       item: incoming,
+      rank: this.#config.priority?.(incoming) ?? 0,
       seq: this.#seq,
       enqueuedAt: now,
       deadline: Number.POSITIVE_INFINITY,
@@ -181,6 +212,7 @@ export class TimedStore<T> {
  * `undefined` when none is set (the channel then keeps a plain ring of items).
  */
 export function timedStoreConfig<T>(options: {
+  readonly overflow?: unknown;
   readonly priority?: unknown;
   readonly compare?: unknown;
   readonly maxWaitMs?: unknown;
@@ -223,11 +255,14 @@ export function timedStoreConfig<T>(options: {
     );
   }
   return {
-    compare:
-      comparator ??
-      (byPriority === undefined
-        ? undefined
-        : (a: T, b: T) => higherFirst(byPriority(a), byPriority(b))),
+    priority: byPriority,
+    compare: comparator,
+    evicts:
+      options.overflow === 'drop-oldest'
+        ? 'oldest'
+        : options.overflow === 'drop-lowest'
+          ? 'lowest'
+          : undefined,
     deadline: checkOptionalFunction<(item: T) => number | undefined>('deadline', deadline),
     maxWaitMs:
       maxWaitMs === undefined ? Number.POSITIVE_INFINITY : checkDuration('maxWaitMs', maxWaitMs),
@@ -238,11 +273,6 @@ export function timedStoreConfig<T>(options: {
 }
 
 const ORDERS = ['fifo', 'adaptive-lifo'] as const;
-
-/** Orders priorities highest first; equal ones (±Infinity included) compare 0, so FIFO holds. */
-function higherFirst(a: number, b: number): number {
-  return a === b ? 0 : a > b ? -1 : 1;
-}
 
 function checkPositive(name: string, value: unknown): number {
   if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;

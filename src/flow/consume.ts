@@ -45,7 +45,6 @@
  */
 import type { Channel } from '../channel/channel.js';
 import { type Clock, checkClock, type TimerHandle } from '../clock.js';
-import { ChannelClosedError } from '../errors.js';
 import { checkSignal, listenForAbort } from '../internal/abort.js';
 import { describe } from '../internal/describe.js';
 import { invariant } from '../internal/invariant.js';
@@ -232,8 +231,6 @@ const BACKOFF = 2;
 const FINISHED = 3;
 
 const RESOLVED: Promise<void> = Promise.resolve();
-/** The reason a pool withdraws its own waiting `receive` with. */
-const WITHDRAWN: unique symbol = Symbol('sluice.consume.withdrawn');
 const NO_FAILURE: unique symbol = Symbol('sluice.consume.noFailure');
 
 class Held<T> {
@@ -241,8 +238,40 @@ class Held<T> {
   /** Attempts given to the handler (or failed at the limiter) so far. */
   attempt = 0;
   timer: TimerHandle | undefined = undefined;
-  readonly controller = new AbortController();
+  /**
+   * Made on the first read of `signal` (a handler reading `context.signal`, or the limiter):
+   * most handlers never read it, and an AbortController per item is most of a pool's cost.
+   */
+  controller: AbortController | undefined = undefined;
+  /** The pool aborted while this item was held: its signal is (or will be made) aborted. */
+  aborted = false;
+  reason: unknown = undefined;
   constructor(readonly item: T) {}
+
+  /** This item's signal: made on first read, already aborted if the pool aborted before. */
+  get signal(): AbortSignal {
+    let controller = this.controller;
+    if (controller === undefined) {
+      controller = new AbortController();
+      this.controller = controller;
+      if (this.aborted) controller.abort(this.reason);
+    }
+    return controller.signal;
+  }
+}
+
+/** The context of one attempt: `signal` is the item's, made only when read. */
+class AttemptContext<T> implements HandlerContext {
+  readonly #held: Held<T>;
+  readonly attempt: number;
+  constructor(held: Held<T>, attempt: number) {
+    this.#held = held;
+    this.attempt = attempt;
+  }
+
+  get signal(): AbortSignal {
+    return this.#held.signal;
+  }
 }
 
 interface Policy {
@@ -319,8 +348,11 @@ class Pool<T> implements WorkerPool<T> {
   #receiving = false;
   /** An iterator `return()` is under way. */
   #returning = false;
-  /** Withdraws the pool's waiting channel receive (made on the first wait). */
-  #withdraw: AbortController | undefined;
+  /**
+   * The channel's iterator, for waiting: a step that waits adds no abort listener, and
+   * `return()` withdraws it, consuming nothing (made on the first wait).
+   */
+  #steps: AsyncIterator<T, undefined, undefined> | undefined;
 
   #state = RUNNING;
   #ended: 'drained' | 'stopped' | 'aborted' = 'stopped';
@@ -422,6 +454,7 @@ class Pool<T> implements WorkerPool<T> {
     this.#ended = 'aborted';
     this.#reason = why;
     this.#stopTaking();
+    // Signals nobody read yet are only marked: they are made aborted if read later.
     const controllers: AbortController[] = [];
     for (const held of this.#held) {
       if (held.phase === PACING) this.#finish(held, held.attempt === 0 ? UNHANDLED : INTERRUPTED);
@@ -431,7 +464,11 @@ class Pool<T> implements WorkerPool<T> {
         this.#timers--;
         this.#finish(held, INTERRUPTED);
       }
-      controllers.push(held.controller);
+      if (held.controller !== undefined) controllers.push(held.controller);
+      else {
+        held.aborted = true;
+        held.reason = why;
+      }
     }
     this.#checkEnd();
     // Last: aborting runs the handlers' (and the limiter's) listeners.
@@ -502,19 +539,23 @@ class Pool<T> implements WorkerPool<T> {
   }
 
   #waitForChannel(channel: Channel<T>): void {
-    this.#withdraw ??= new AbortController();
+    this.#steps ??= channel[Symbol.asyncIterator]();
     this.#receiving = true;
-    channel.receive({ signal: this.#withdraw.signal }).then(
-      (item) => {
+    this.#steps.next().then(
+      (result) => {
         this.#receiving = false;
-        this.#accept(item);
-        this.#pump();
+        // Done: closed and drained, or withdrawn by #stopTaking (then no longer running, and
+        // #sourceEnded does nothing).
+        if (result.done === true) this.#sourceEnded();
+        else {
+          this.#accept(result.value);
+          this.#pump();
+        }
         this.#checkEnd();
       },
       (error: unknown) => {
         this.#receiving = false;
-        if (error instanceof ChannelClosedError) this.#sourceEnded();
-        else if (error !== WITHDRAWN) this.#sourceFailed(error);
+        this.#sourceFailed(error);
         this.#checkEnd();
       },
     );
@@ -564,7 +605,7 @@ class Pool<T> implements WorkerPool<T> {
 
   /** No more items will be asked for: withdraws a waiting receive, returns the iterator. */
   #stopTaking(): void {
-    if (this.#receiving && this.#withdraw !== undefined) this.#withdraw.abort(WITHDRAWN);
+    if (this.#receiving && this.#steps !== undefined) void this.#steps.return?.();
     const iterator = this.#iterator;
     if (iterator === undefined || this.#iteratorClosed) return;
     this.#iteratorClosed = true;
@@ -626,7 +667,7 @@ class Pool<T> implements WorkerPool<T> {
     if (limiter === undefined) turn = RESOLVED;
     else {
       try {
-        turn = limiter.take(1, { signal: held.controller.signal });
+        turn = limiter.take(1, { signal: held.signal });
       } catch (error) {
         turn = Promise.reject(error);
       }
@@ -654,9 +695,7 @@ class Pool<T> implements WorkerPool<T> {
     );
     let outcome: Promise<unknown>;
     try {
-      outcome = Promise.resolve(
-        this.#handler(held.item, { signal: held.controller.signal, attempt }),
-      );
+      outcome = Promise.resolve(this.#handler(held.item, new AttemptContext(held, attempt)));
     } catch (error) {
       outcome = Promise.reject(error);
     }
