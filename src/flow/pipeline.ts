@@ -305,18 +305,62 @@ const STOPPING = 1;
 const SETTLED = 2;
 
 const NO_FAILURE: unique symbol = Symbol('sluice.pipeline.noFailure');
+const RESOLVED: Promise<void> = Promise.resolve();
 const DONE: IteratorResult<never, undefined> = Object.freeze({ done: true, value: undefined });
 
-class Entry {
+/**
+ * A call's abort state. The AbortController is made only when the call reads its
+ * `context.signal`: most never do, and a controller per call is most of a run's cost.
+ */
+class Abortable {
+  #controller: AbortController | undefined = undefined;
+  /** Stopped: the signal is aborted, or made aborted when first read. */
+  aborted = false;
+  #reason: unknown = undefined;
+
+  get signal(): AbortSignal {
+    let controller = this.#controller;
+    if (controller === undefined) {
+      controller = new AbortController();
+      this.#controller = controller;
+      if (this.aborted) controller.abort(this.#reason);
+    }
+    return controller.signal;
+  }
+
+  /**
+   * Marks it stopped with `reason`. Returns the controller to abort (user code: the caller
+   * aborts it last), or undefined when no signal was read yet.
+   */
+  stop(reason: unknown): AbortController | undefined {
+    this.aborted = true;
+    this.#reason = reason;
+    return this.#controller;
+  }
+}
+
+/** The context a stage function or the sink is called with: `signal` is made when read. */
+class CallContext implements StageContext {
+  readonly #of: Abortable;
+  constructor(of: Abortable) {
+    this.#of = of;
+  }
+
+  get signal(): AbortSignal {
+    return this.#of.signal;
+  }
+}
+
+class Entry extends Abortable {
   /** The input while running; the result once finished. */
   value: unknown;
   finished = false;
   called = false;
-  readonly controller = new AbortController();
   constructor(
     value: unknown,
     readonly seq: number,
   ) {
+    super();
     this.value = value;
   }
 }
@@ -370,7 +414,8 @@ class Run implements PipelineIterator<unknown> {
   readonly #waiters: Waiter[] = [];
   /** Aborted handlers still returning. */
   readonly #zombies = new Set<Entry>();
-  #sinkController: AbortController | undefined;
+  /** The sink call under way, if any. */
+  #sinkCall: Abortable | undefined;
   readonly #settled: Promise<void>;
   #resolveSettled!: () => void;
 
@@ -446,17 +491,17 @@ class Run implements PipelineIterator<unknown> {
       const step = await this.next(); // rejects with the first failure, after the stop
       if (step.done) return;
       if (sink === undefined) continue;
-      const controller = new AbortController();
-      this.#sinkController = controller;
+      const call = new Abortable();
+      this.#sinkCall = call;
       try {
-        await sink(step.value, { signal: controller.signal });
+        await sink(step.value, new CallContext(call));
       } catch (error) {
-        this.#sinkController = undefined;
+        this.#sinkCall = undefined;
         this.#stop(error, true); // the item was delivered: it is not counted again
         this.#checkSettled();
         continue;
       }
-      this.#sinkController = undefined;
+      this.#sinkCall = undefined;
       if (this.#state === STOPPING) this.#checkSettled();
       else this.#pump();
     }
@@ -502,7 +547,7 @@ class Run implements PipelineIterator<unknown> {
     invariant(this.#failed <= 1, () => `${this.#failed} failed items`);
     if (this.#state === SETTLED) {
       invariant(held === 0 && this.#zombies.size === 0, 'settled with items held or running');
-      invariant(this.#sinkController === undefined, 'settled while the sink runs');
+      invariant(this.#sinkCall === undefined, 'settled while the sink runs');
       invariant(this.#unlisten === undefined, 'settled with an abort listener');
     }
   }
@@ -544,15 +589,17 @@ class Run implements PipelineIterator<unknown> {
     s.started++;
     s.running.add(entry);
     if (s.spec.ordered) s.queue.push(entry);
-    queueMicrotask(() => this.#invoke(s, entry));
+    // A reaction on a settled promise, not queueMicrotask: Node's queueMicrotask makes an
+    // AsyncResource per call. Either way the function runs on the next microtask.
+    void RESOLVED.then(() => this.#invoke(s, entry));
   }
 
   #invoke(s: StageRun, entry: Entry): void {
-    if (entry.controller.signal.aborted) return; // stopped before the call: already dropped
+    if (entry.aborted) return; // stopped before the call: already dropped
     entry.called = true;
     let outcome: Promise<unknown>;
     try {
-      outcome = Promise.resolve(s.spec.fn(entry.value, { signal: entry.controller.signal }));
+      outcome = Promise.resolve(s.spec.fn(entry.value, new CallContext(entry)));
     } catch (error) {
       outcome = Promise.reject(error);
     }
@@ -589,7 +636,7 @@ class Run implements PipelineIterator<unknown> {
 
   #pull(): void {
     this.#pulling = true;
-    queueMicrotask(() => {
+    void RESOLVED.then(() => {
       if (this.#state !== FLOWING) {
         this.#pulling = false;
         return;
@@ -642,7 +689,7 @@ class Run implements PipelineIterator<unknown> {
 
   /** The source ended and every item went through: the run is over. */
   #checkEnd(): void {
-    if (this.#state !== FLOWING || !this.#sourceDone || this.#sinkController !== undefined) return;
+    if (this.#state !== FLOWING || !this.#sourceDone || this.#sinkCall !== undefined) return;
     for (const s of this.#stages) if (s.held !== 0) return;
     this.#state = SETTLED;
     this.#unlisten?.();
@@ -670,7 +717,8 @@ class Run implements PipelineIterator<unknown> {
     for (const [k, s] of this.#stages.entries()) {
       for (const entry of s.running) {
         if (entry.called) this.#zombies.add(entry);
-        controllers.push(entry.controller);
+        const controller = entry.stop(reason);
+        if (controller !== undefined) controllers.push(controller);
         drops.push([entry.value, { stage: k, started: entry.called }]);
       }
       for (const entry of s.queue.drain()) {
@@ -680,7 +728,8 @@ class Run implements PipelineIterator<unknown> {
       s.held = 0;
     }
     this.#dropped += drops.length;
-    if (this.#sinkController !== undefined) controllers.push(this.#sinkController);
+    const sinkController = this.#sinkCall?.stop(reason);
+    if (sinkController !== undefined) controllers.push(sinkController);
     const iterator = this.#iterator;
     const returnSource = iterator !== undefined && !this.#iteratorClosed;
     this.#iteratorClosed = true;
@@ -693,7 +742,7 @@ class Run implements PipelineIterator<unknown> {
 
   #checkSettled(): void {
     if (this.#state !== STOPPING || this.#zombies.size !== 0) return;
-    if (this.#sinkController !== undefined) return;
+    if (this.#sinkCall !== undefined) return;
     this.#state = SETTLED;
     for (const waiter of this.#waiters.splice(0)) {
       if (this.#failurePending) {
