@@ -11,11 +11,18 @@
  * 4. Once closed, no sender waits; no receiver waits either (they were settled, and later ones
  *    find the closed state).
  * 5. Once destroyed, the buffer is empty.
- * 6. Conservation: `sent == received + dropped.evicted + dropped.discarded + size`.
+ * 6. Conservation: `sent == received + dropped.evicted + dropped.discarded + dropped.expired +
+ *    dropped.shed + size`.
  * 7. The state only advances: open → closed → destroyed.
+ * 8. Items live in the plain ring (`#buffer`) or, when priorities, deadlines, CoDel or adaptive
+ *    LIFO are on, in the timed store (`#store`); never in both. The plain path checks for a
+ *    store only where it would otherwise fail (a full ring, an empty ring), so a plain channel
+ *    pays nothing for those features.
  *
  * Every state change is one synchronous method: it mutates the buffer and the waiter lists,
- * then settles promises (which runs no user code synchronously), then calls `onDrop`.
+ * then settles promises (which runs no user code synchronously), then calls `onDrop`. With a
+ * timed store, the heads dropped before a take (expired, shed) are one such change of their
+ * own, reported before the take proceeds; the take then looks again, since a hook may act.
  */
 import { type Clock, checkClock } from '../clock.js';
 import { ChannelClosedError, ChannelFullError, TimeoutError } from '../errors.js';
