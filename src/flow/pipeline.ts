@@ -21,7 +21,10 @@
  *
  * Every state change is one synchronous method: it mutates the stages, then settles promises,
  * then calls user code (source `return()`, abort listeners via `abort()`, `onDrop`). Stage
- * functions and source `next()` are only ever called from a microtask.
+ * functions and source `next()` are only ever called from a microtask, by `#flush`: it runs
+ * the calls queued by state changes one after another, each after the previous state change
+ * completed, never inside one. A call that returns a plain value (not a thenable) completes
+ * its entry at once, in the same turn, so synchronous stages cost no promise per item.
  */
 import { checkSignal, listenForAbort } from '../internal/abort.js';
 import { describe } from '../internal/describe.js';
@@ -307,6 +310,17 @@ const SETTLED = 2;
 const NO_FAILURE: unique symbol = Symbol('sluice.pipeline.noFailure');
 const RESOLVED: Promise<void> = Promise.resolve();
 const DONE: IteratorResult<never, undefined> = Object.freeze({ done: true, value: undefined });
+/** A queued source pull (see `#flush`). */
+const PULL: unique symbol = Symbol('sluice.pipeline.pull');
+/** Results `run()` hands to a synchronous sink in one turn before it yields a microtask. */
+const SYNC_BATCH = 64;
+
+/** Whether `value` is a thenable (reads `then` once: a throwing getter throws here). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value instanceof Promise) return true;
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  return typeof (value as { then?: unknown }).then === 'function';
+}
 
 /**
  * A call's abort state. The AbortController is made only when the call reads its
@@ -355,10 +369,13 @@ class Entry extends Abortable {
   /** The input while running; the result once finished. */
   value: unknown;
   finished = false;
+  /** No longer running: finished or failed. */
+  done = false;
   called = false;
   constructor(
     value: unknown,
     readonly seq: number,
+    readonly stage: StageRun,
   ) {
     super();
     this.value = value;
@@ -368,15 +385,34 @@ class Entry extends Abortable {
 class StageRun {
   /** Ordered: every held entry in start order. Unordered: finished entries in finish order. */
   readonly queue = new RingBuffer<Entry>();
-  readonly running = new Set<Entry>();
+  /** Calls under way (aborted ones not counted). */
+  running = 0;
+  /**
+   * Unordered: the entries running, in start order. Ordered: undefined, as they are the
+   * entries of `queue` not yet done (a Set per stage call is much of a short call's cost).
+   */
+  readonly runningSet: Set<Entry> | undefined;
   held = 0;
   started = 0;
   finished = 0;
-  constructor(readonly spec: AnyStage) {}
+  constructor(readonly spec: AnyStage) {
+    this.runningSet = spec.ordered ? undefined : new Set();
+  }
 
   hasRoom(): boolean {
     const { concurrency, capacity } = this.spec;
-    return this.running.size < concurrency && this.held < concurrency + capacity;
+    return this.running < concurrency && this.held < concurrency + capacity;
+  }
+
+  /** The entries running, in start order. */
+  runningEntries(): Entry[] {
+    if (this.runningSet !== undefined) return [...this.runningSet];
+    const entries: Entry[] = [];
+    for (let i = 0; i < this.queue.length; i++) {
+      const entry = this.queue.at(i);
+      if (!entry.done) entries.push(entry);
+    }
+    return entries;
   }
 
   /** A result can be taken now. */
@@ -418,6 +454,10 @@ class Run implements PipelineIterator<unknown> {
   #sinkCall: Abortable | undefined;
   readonly #settled: Promise<void>;
   #resolveSettled!: () => void;
+  /** Stage calls (entries) and source pulls waiting for `#flush`, in the order queued. */
+  readonly #tasks = new RingBuffer<Entry | typeof PULL>();
+  #flushScheduled = false;
+  #flushing = false;
 
   #seq = 0;
   #pulled = 0;
@@ -483,28 +523,70 @@ class Run implements PipelineIterator<unknown> {
     return this.#settled.then(() => DONE);
   }
 
-  /** `run(sink)`: takes every result and awaits `sink` for each. */
+  /**
+   * `run(sink)`: takes every result and calls `sink` for each, awaiting it only when it returns
+   * a thenable. Results already ready (or made ready by running the queued calls, see
+   * `#takeNow`) are handed on in the same turn, up to `SYNC_BATCH` in a row.
+   */
   async drain(
     sink: ((item: unknown, context: StageContext) => unknown) | undefined,
   ): Promise<void> {
-    for (;;) {
-      const step = await this.next(); // rejects with the first failure, after the stop
+    let step = await this.next(); // rejects with the first failure, after the stop
+    let call: Abortable | undefined;
+    for (let batch = 0; ; ) {
       if (step.done) return;
-      if (sink === undefined) continue;
-      const call = new Abortable();
-      this.#sinkCall = call;
-      try {
-        await sink(step.value, new CallContext(call));
-      } catch (error) {
+      if (sink !== undefined) {
+        call ??= new Abortable();
+        this.#sinkCall = call;
+        try {
+          const result = sink(step.value, new CallContext(call));
+          if (isThenable(result)) {
+            batch = 0;
+            await result;
+          }
+        } catch (error) {
+          this.#sinkCall = undefined;
+          this.#stop(error, true); // the item was delivered: it is not counted again
+          this.#checkSettled();
+          step = await this.next();
+          continue;
+        }
+        call = undefined;
         this.#sinkCall = undefined;
-        this.#stop(error, true); // the item was delivered: it is not counted again
-        this.#checkSettled();
-        continue;
+        if (this.#state === STOPPING) this.#checkSettled();
+        else this.#pump();
       }
-      this.#sinkCall = undefined;
-      if (this.#state === STOPPING) this.#checkSettled();
-      else this.#pump();
+      if (++batch < SYNC_BATCH) {
+        if (sink !== undefined) call = new Abortable();
+        const now = this.#takeNow(call);
+        if (now !== undefined) {
+          step = now;
+          continue;
+        }
+        call = undefined;
+      }
+      batch = 0;
+      step = await this.next();
     }
+  }
+
+  /**
+   * For `drain`, called from a microtask outside any state change: takes the next result if
+   * one is ready, first running the queued calls if none is. `call`: the sink call the result
+   * goes to, set before the take so that the run does not end before the sink returned.
+   */
+  #takeNow(call: Abortable | undefined): IteratorResult<unknown, undefined> | undefined {
+    if (this.#state !== FLOWING || this.#waiters.length !== 0) return undefined;
+    const last = this.#stages[this.#stages.length - 1] as StageRun;
+    if (!last.ready()) {
+      this.#flush();
+      if (this.#state !== FLOWING || !last.ready()) return undefined;
+    }
+    const value = last.take();
+    this.#delivered++;
+    this.#sinkCall = call;
+    this.#pump();
+    return { done: false, value };
   }
 
   stats(): PipelineStats {
@@ -514,8 +596,8 @@ class Run implements PipelineIterator<unknown> {
       failed: this.#failed,
       dropped: this.#dropped,
       stages: this.#stages.map((s) => ({
-        running: s.running.size,
-        buffered: s.held - s.running.size,
+        running: s.running,
+        buffered: s.held - s.running,
         started: s.started,
         finished: s.finished,
       })),
@@ -526,9 +608,11 @@ class Run implements PipelineIterator<unknown> {
     let held = 0;
     for (const [k, s] of this.#stages.entries()) {
       const { concurrency, capacity, ordered } = s.spec;
-      invariant(s.running.size <= concurrency, () => `stage ${k}: ${s.running.size} running`);
+      invariant(s.running <= concurrency, () => `stage ${k}: ${s.running} running`);
+      const listed = s.runningEntries().length;
+      invariant(listed === s.running, () => `stage ${k}: ${listed} listed, ${s.running} running`);
       invariant(s.held <= concurrency + capacity, () => `stage ${k}: ${s.held} held`);
-      const queued = s.queue.length + (ordered ? 0 : s.running.size);
+      const queued = s.queue.length + (ordered ? 0 : s.running);
       invariant(queued === s.held, () => `stage ${k}: held ${s.held}, queued ${queued}`);
       let seq = -1;
       for (let i = 0; i < s.queue.length; i++) {
@@ -554,25 +638,24 @@ class Run implements PipelineIterator<unknown> {
 
   // ---- moving items ----------------------------------------------------------------------------
 
-  /** Moves every item that can move: results to waiting consumers, between stages, pulls. */
+  /**
+   * Moves every item that can move: results to waiting consumers, between stages, pulls. One
+   * pass from the last stage back suffices: a take only frees room in the stage taken from
+   * (handled next in the pass) and a start never makes a result ready.
+   */
   #pump(): void {
     const stages = this.#stages;
     const last = stages[stages.length - 1] as StageRun;
-    for (let moved = true; moved && this.#state === FLOWING; ) {
-      moved = false;
+    if (this.#state === FLOWING) {
       while (this.#waiters.length !== 0 && last.ready()) {
         const value = last.take();
         this.#delivered++;
         (this.#waiters.shift() as Waiter).resolve({ done: false, value });
-        moved = true;
       }
-      for (let k = stages.length - 1; k >= 1; k--) {
+      for (let k = stages.length - 1; k >= 1 && this.#state === FLOWING; k--) {
         const to = stages[k] as StageRun;
         const from = stages[k - 1] as StageRun;
-        while (to.hasRoom() && from.ready()) {
-          this.#start(k, from.take());
-          moved = true;
-        }
+        while (to.hasRoom() && from.ready()) this.#start(k, from.take());
       }
     }
     const first = stages[0] as StageRun;
@@ -584,37 +667,88 @@ class Run implements PipelineIterator<unknown> {
 
   #start(k: number, value: unknown): void {
     const s = this.#stages[k] as StageRun;
-    const entry = new Entry(value, this.#seq++);
+    const entry = new Entry(value, this.#seq++, s);
     s.held++;
     s.started++;
-    s.running.add(entry);
-    if (s.spec.ordered) s.queue.push(entry);
-    // A reaction on a settled promise, not queueMicrotask: Node's queueMicrotask makes an
-    // AsyncResource per call. Either way the function runs on the next microtask.
-    void RESOLVED.then(() => this.#invoke(s, entry));
+    s.running++;
+    if (s.runningSet === undefined) s.queue.push(entry);
+    else s.runningSet.add(entry);
+    this.#enqueue(entry);
   }
 
-  #invoke(s: StageRun, entry: Entry): void {
-    if (entry.aborted) return; // stopped before the call: already dropped
-    entry.called = true;
-    let outcome: Promise<unknown>;
+  /** Queues a stage call or a pull for `#flush`, which runs on the next microtask. */
+  #enqueue(task: Entry | typeof PULL): void {
+    this.#tasks.push(task);
+    if (this.#flushScheduled || this.#flushing) return;
+    this.#flushScheduled = true;
+    // A reaction on a settled promise, not queueMicrotask: Node's queueMicrotask makes an
+    // AsyncResource per call.
+    void RESOLVED.then(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /**
+   * Runs the queued stage calls and pulls, in order, until none is left (calls queued by the
+   * state changes they cause included). Only ever called from a microtask, never inside a
+   * state change; a call made while it runs (user code reaching back) only queues.
+   */
+  #flush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    const tasks = this.#tasks;
     try {
-      outcome = Promise.resolve(s.spec.fn(entry.value, new CallContext(entry)));
-    } catch (error) {
-      outcome = Promise.reject(error);
+      while (tasks.length !== 0) {
+        const task = tasks.shift();
+        if (task === PULL) this.#pullNow();
+        else this.#invoke(task);
+      }
+    } finally {
+      this.#flushing = false;
+      if (tasks.length !== 0 && !this.#flushScheduled) {
+        this.#flushScheduled = true;
+        void RESOLVED.then(() => {
+          this.#flushScheduled = false;
+          this.#flush();
+        });
+      }
     }
-    outcome.then(
-      (result) => this.#finished(s, entry, result),
-      (error: unknown) => this.#failedEntry(s, entry, error),
-    );
+  }
+
+  #invoke(entry: Entry): void {
+    if (entry.aborted) return; // stopped before the call: already dropped
+    const s = entry.stage;
+    entry.called = true;
+    let result: unknown;
+    try {
+      result = s.spec.fn(entry.value, new CallContext(entry));
+      if (isThenable(result)) {
+        Promise.resolve(result).then(
+          (value) => this.#finished(s, entry, value),
+          (error: unknown) => this.#failedEntry(s, entry, error),
+        );
+        return;
+      }
+    } catch (error) {
+      // The rare path keeps its promise hop: the stop takes effect on a later microtask, as
+      // for a rejection, so a throw and a rejection stop the run at the same point.
+      Promise.reject(error).catch((reason: unknown) => this.#failedEntry(s, entry, reason));
+      return;
+    }
+    this.#finished(s, entry, result); // a plain value: done in this turn
   }
 
   #finished(s: StageRun, entry: Entry, result: unknown): void {
-    if (this.#zombies.delete(entry)) {
+    // Aborted after the call: a zombie (#stop made every called running entry one).
+    if (entry.aborted) {
+      this.#zombies.delete(entry);
       this.#checkSettled();
       return;
     }
-    s.running.delete(entry);
+    s.running--;
+    s.runningSet?.delete(entry);
+    entry.done = true;
     entry.finished = true;
     entry.value = result;
     s.finished++;
@@ -623,11 +757,14 @@ class Run implements PipelineIterator<unknown> {
   }
 
   #failedEntry(s: StageRun, entry: Entry, error: unknown): void {
-    if (this.#zombies.delete(entry)) {
+    if (entry.aborted) {
+      this.#zombies.delete(entry);
       this.#checkSettled(); // an aborted handler's error is the abort taking effect
       return;
     }
-    s.running.delete(entry);
+    s.running--;
+    s.runningSet?.delete(entry);
+    entry.done = true;
     s.held--;
     this.#failed++;
     // An ordered stage still queues it: #stop drains the queue and skips unfinished entries.
@@ -636,27 +773,37 @@ class Run implements PipelineIterator<unknown> {
 
   #pull(): void {
     this.#pulling = true;
-    void RESOLVED.then(() => {
-      if (this.#state !== FLOWING) {
-        this.#pulling = false;
+    this.#enqueue(PULL);
+  }
+
+  #pullNow(): void {
+    if (this.#state !== FLOWING) {
+      this.#pulling = false;
+      return;
+    }
+    let step: unknown;
+    try {
+      this.#iterator ??= openIterator(this.#source);
+      step = this.#iterator.next();
+      if (isThenable(step)) {
+        Promise.resolve(step).then(
+          (result) => this.#pulledOne(result as IteratorResult<unknown>),
+          (error: unknown) => this.#pullFailed(error),
+        );
         return;
       }
-      let step: Promise<IteratorResult<unknown>>;
-      try {
-        this.#iterator ??= openIterator(this.#source);
-        step = Promise.resolve(this.#iterator.next());
-      } catch (error) {
-        step = Promise.reject(error);
-      }
-      step.then(
-        (result) => this.#pulledOne(result),
-        (error: unknown) => {
-          this.#pulling = false;
-          this.#iteratorClosed = true; // like for await: a throwing next() is not returned
-          if (this.#state === FLOWING) this.#stop(error, true);
-        },
-      );
-    });
+    } catch (error) {
+      // As for a rejection: the stop takes effect on a later microtask.
+      Promise.reject(error).catch((reason: unknown) => this.#pullFailed(reason));
+      return;
+    }
+    this.#pulledOne(step as IteratorResult<unknown>); // a sync iterator: no promise
+  }
+
+  #pullFailed(error: unknown): void {
+    this.#pulling = false;
+    this.#iteratorClosed = true; // like for await: a throwing next() is not returned
+    if (this.#state === FLOWING) this.#stop(error, true);
   }
 
   #pulledOne(result: IteratorResult<unknown>): void {
@@ -715,7 +862,7 @@ class Run implements PipelineIterator<unknown> {
     const drops: [unknown, DropSite][] = [];
     const controllers: AbortController[] = [];
     for (const [k, s] of this.#stages.entries()) {
-      for (const entry of s.running) {
+      for (const entry of s.runningEntries()) {
         if (entry.called) this.#zombies.add(entry);
         const controller = entry.stop(reason);
         if (controller !== undefined) controllers.push(controller);
@@ -724,7 +871,8 @@ class Run implements PipelineIterator<unknown> {
       for (const entry of s.queue.drain()) {
         if (entry.finished) drops.push([entry.value, { stage: k + 1, started: false }]);
       }
-      s.running.clear();
+      s.runningSet?.clear();
+      s.running = 0;
       s.held = 0;
     }
     this.#dropped += drops.length;

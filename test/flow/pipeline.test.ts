@@ -774,3 +774,107 @@ describe('pipeline: bad input throws synchronously, naming the value', () => {
     expect(() => p[Symbol.asyncIterator]()).toThrow(TypeError);
   });
 });
+
+describe('pipeline: synchronous stages and sinks (the fast path)', () => {
+  it('sync stages keep order, bounds and invariants; functions never run inside run()', async () => {
+    let alive = 0;
+    let most = 0;
+    let inRun = false;
+    function* source(): Generator<number> {
+      for (let i = 0; i < 500; i++) {
+        most = Math.max(most, ++alive);
+        yield i;
+      }
+    }
+    let it: { assertInvariants(): void } | undefined;
+    const check = (n: number): number => {
+      expect(inRun).toBe(false);
+      it?.assertInvariants(); // never called in the middle of a state change
+      return n;
+    };
+    const p = pipeline({ [Symbol.iterator]: source }) // a fresh generator per run
+      .through(stage((n: number) => check(n) + 1, { concurrency: 2, capacity: 1 }))
+      .through(stage(async (n: number) => check(n) * 2, { concurrency: 3, capacity: 0 }))
+      .through(stage((n: number) => check(n) - 1));
+    const iterator = p[Symbol.asyncIterator]();
+    it = iterator;
+    const out: number[] = [];
+    for await (const n of iterator) {
+      out.push(n);
+      alive--;
+    }
+    expect(out).toEqual(Array.from({ length: 500 }, (_, i) => 2 * (i + 1) - 1));
+    expect(most).toBeLessThanOrEqual(3 + 3 + 2 + 1);
+
+    const seen: number[] = [];
+    alive = 0;
+    most = 0;
+    inRun = true;
+    const running = p.run((n) => {
+      expect(alive).toBeGreaterThan(0);
+      seen.push(n);
+      alive--;
+    });
+    inRun = false;
+    await running;
+    expect(seen).toEqual(out);
+    expect(most).toBeLessThanOrEqual(3 + 3 + 2 + 1);
+  });
+
+  it('a sync throw in a stage stops the run like a rejection; every item is accounted', async () => {
+    const boom = new Error('boom');
+    const dropped: unknown[] = [];
+    const sunk: number[] = [];
+    const p = pipeline(
+      Array.from({ length: 50 }, (_, i) => i),
+      { onDrop: (item) => dropped.push(item) },
+    )
+      .through(stage((n: number) => n, { concurrency: 2 }))
+      .through(
+        stage((n: number) => {
+          if (n === 20) throw boom;
+          return n;
+        }),
+      );
+    expect(await rejection(p.run((n) => sunk.push(n)))).toBe(boom);
+    expect(sunk).toEqual(Array.from({ length: sunk.length }, (_, i) => i));
+    expect(sunk.length + dropped.length + 1).toBeLessThanOrEqual(50);
+    expect(sunk).not.toContain(20);
+    expect(dropped).not.toContain(20);
+
+    const it = p[Symbol.asyncIterator]();
+    expect(await rejection(collect(it))).toBe(boom);
+    const stats = it.stats();
+    expect(stats.failed).toBe(1);
+    expect(stats.pulled).toBe(stats.delivered + stats.failed + stats.dropped);
+    it.assertInvariants();
+  });
+
+  it('a sync sink that throws stops sync stages; an abort from a sync stage rejects', async () => {
+    const bad = new Error('sink');
+    let calls = 0;
+    const p = pipeline([1, 2, 3, 4, 5]).through(stage((n: number) => n));
+    expect(
+      await rejection(
+        p.run(() => {
+          if (++calls === 2) throw bad;
+        }),
+      ),
+    ).toBe(bad);
+    expect(calls).toBe(2);
+
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const started: number[] = [];
+    const aborting = pipeline([1, 2, 3, 4, 5], { signal: controller.signal }).through(
+      stage((n: number) => {
+        started.push(n);
+        if (n === 3) controller.abort(reason);
+        return n;
+      }),
+    );
+    expect(await rejection(aborting.run())).toBe(reason);
+    expect(started).toEqual([1, 2, 3]);
+    expect(listeners(controller.signal)).toBe(0);
+  });
+});
