@@ -1,5 +1,7 @@
 /**
- * CoDel (RFC 8289): shed load by queue delay, at dequeue, with no timer.
+ * CoDel (RFC 8289): shed load by queue delay, at dequeue, with no timer. Two variants share
+ * one interface (`shed` for each candidate at the head, `emptied` when nothing is left):
+ * `CoDel`, the RFC's control law, and `RequestCoDel`, the request-queue variant below it.
  *
  * The RFC's dequeue routine, rewritten to decide one candidate at a time: a channel taking an
  * item asks `shed()` about the head; if the answer is yes it drops that item (reason `'shed'`)
@@ -26,9 +28,27 @@ export interface CoDelOptions {
   readonly targetMs?: number | undefined;
   /** How long the delay must stay above target before shedding, in milliseconds. Default 100. */
   readonly intervalMs?: number | undefined;
+  /**
+   * `'rfc'` (default): RFC 8289's control law, dropping ever faster (`intervalMs / √count`)
+   * until the delay falls below target — made for senders that slow down when they see drops.
+   * `'requests'`: once the queue has not been empty for a whole interval, shed every item that
+   * waited more than `targetMs` — the variant used for RPC queues ("Fail at Scale", ACM Queue
+   * 2015), which holds the delay under target even against producers that never slow down.
+   */
+  readonly mode?: 'rfc' | 'requests' | undefined;
 }
 
-export class CoDel {
+/** What a channel asks of either variant. */
+export interface Shedder {
+  /** Decides about the candidate at the head (waited `sojournMs`; `remaining` left after it). */
+  shed(sojournMs: number, now: number, remaining: number): boolean;
+  /** The queue had nothing (more) to give. */
+  emptied(): void;
+  /** An item arrived at `now` into an empty queue. */
+  arrivedEmpty?(now: number): void;
+}
+
+export class CoDel implements Shedder {
   readonly targetMs: number;
   readonly intervalMs: number;
   #above = false;
@@ -123,5 +143,45 @@ export class CoDel {
 
   #controlLaw(t: number, count: number): number {
     return t + this.intervalMs / Math.sqrt(count);
+  }
+}
+
+/**
+ * The request-queue variant, as described in "Fail at Scale" (Maurer, ACM Queue 2015): a queue
+ * that has not been empty for a whole interval is overloaded, and while it is, every item that
+ * waited more than the target is shed. The RFC's control law drops at a rate that grows only
+ * with the time spent dropping, so against producers that keep their rate the queue outgrows
+ * it; this variant holds every delivered item's delay at or under target once the queue has
+ * stood for an interval, whatever the producers do.
+ *
+ * Invariant: `lastEmpty` is the last time an item arrived into an empty queue (the queue has
+ * held at least one item ever since); -Infinity before the first arrival.
+ */
+export class RequestCoDel implements Shedder {
+  readonly targetMs: number;
+  readonly intervalMs: number;
+  #lastEmpty = Number.NEGATIVE_INFINITY;
+
+  constructor(targetMs: number, intervalMs: number) {
+    this.targetMs = targetMs;
+    this.intervalMs = intervalMs;
+  }
+
+  /** An item arrived at `now` into an empty queue. */
+  arrivedEmpty(now: number): void {
+    this.#lastEmpty = now;
+  }
+
+  /** True when the queue at `now` has not been empty for a whole interval. */
+  overloaded(now: number): boolean {
+    return now - this.#lastEmpty >= this.intervalMs;
+  }
+
+  shed(sojournMs: number, now: number): boolean {
+    return sojournMs > this.targetMs && this.overloaded(now);
+  }
+
+  emptied(): void {
+    // Nothing to do: the next arrival into the empty queue records the time.
   }
 }

@@ -16,7 +16,7 @@
  */
 import { describe } from '../internal/describe.js';
 import { checkDuration, checkOneOf, checkOptionalFunction } from '../internal/validate.js';
-import { CoDel, type CoDelOptions } from './codel.js';
+import { CoDel, type CoDelOptions, RequestCoDel, type Shedder } from './codel.js';
 import { type Entry, FifoEntries, PriorityEntries } from './queues.js';
 import type { DropReason } from './types.js';
 
@@ -32,8 +32,10 @@ export interface TimedStoreConfig<T> {
   readonly deadline: ((item: T) => number | undefined) | undefined;
   /** How long an item may wait in the buffer (`Infinity`: no limit). */
   readonly maxWaitMs: number;
-  /** CoDel's target and interval, or `undefined` for no shedding. */
-  readonly codel: { readonly targetMs: number; readonly intervalMs: number } | undefined;
+  /** CoDel's target, interval and variant, or `undefined` for no shedding. */
+  readonly codel:
+    | { readonly targetMs: number; readonly intervalMs: number; readonly mode: 'rfc' | 'requests' }
+    | undefined;
   /** Serve newest first while a standing queue exists (arrival order only). */
   readonly adaptiveLifo: boolean;
   /** The oldest item's wait that counts as a standing queue, for adaptive LIFO. */
@@ -43,7 +45,7 @@ export interface TimedStoreConfig<T> {
 export class TimedStore<T> {
   readonly #queue: FifoEntries<T> | PriorityEntries<T>;
   readonly #config: TimedStoreConfig<T>;
-  readonly #codel: CoDel | undefined;
+  readonly #codel: Shedder | undefined;
   #seq = 0;
   /** Set by `prepare`: whether `shift` takes the newest entry (adaptive LIFO). */
   #newest = false;
@@ -65,7 +67,9 @@ export class TimedStore<T> {
     this.#codel =
       config.codel === undefined
         ? undefined
-        : new CoDel(config.codel.targetMs, config.codel.intervalMs);
+        : config.codel.mode === 'requests'
+          ? new RequestCoDel(config.codel.targetMs, config.codel.intervalMs)
+          : new CoDel(config.codel.targetMs, config.codel.intervalMs);
   }
 
   /** True when time matters (deadlines, CoDel, adaptive LIFO): otherwise no clock is read. */
@@ -95,6 +99,7 @@ export class TimedStore<T> {
 
   /** Adds `item`, accepted at `now`, with its deadline. */
   push(item: T, now: number, deadline: number): void {
+    if (this.#queue.length === 0) this.#codel?.arrivedEmpty?.(now);
     const rank = this.#config.priority?.(item) ?? 0;
     this.#queue.push({
       item,
@@ -244,14 +249,19 @@ export function timedStoreConfig<T>(options: {
   }
   let codelConfig: TimedStoreConfig<T>['codel'];
   if (codel === true || (typeof codel === 'object' && codel !== null)) {
-    const { targetMs = 5, intervalMs = 100 } = codel === true ? {} : (codel as CoDelOptions);
+    const {
+      targetMs = 5,
+      intervalMs = 100,
+      mode = 'rfc',
+    } = codel === true ? {} : (codel as CoDelOptions);
     codelConfig = {
       targetMs: checkPositive('codel.targetMs', targetMs),
       intervalMs: checkPositive('codel.intervalMs', intervalMs),
+      mode: checkOneOf('codel.mode', mode, CODEL_MODES),
     };
   } else if (codel !== undefined && codel !== false) {
     throw new TypeError(
-      `Expected \`codel\` to be true or { targetMs?, intervalMs? }, got ${describe(codel)}`,
+      `Expected \`codel\` to be true or { targetMs?, intervalMs?, mode? }, got ${describe(codel)}`,
     );
   }
   return {
@@ -273,6 +283,7 @@ export function timedStoreConfig<T>(options: {
 }
 
 const ORDERS = ['fifo', 'adaptive-lifo'] as const;
+const CODEL_MODES = ['rfc', 'requests'] as const;
 
 function checkPositive(name: string, value: unknown): number {
   if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;

@@ -66,7 +66,10 @@ interface CommonOptions<T> {
    * CoDel load shedding (RFC 8289): when the time items sit in the buffer stays at or above
    * `targetMs` (default 5) for a whole `intervalMs` (default 100), items are shed at dequeue,
    * ever faster (`intervalMs / √count`), until the delay falls below target. `true` for the
-   * defaults. Shed items go to `onDrop(item, 'shed')`.
+   * defaults. `mode: 'requests'` instead sheds every item that waited more than `targetMs` once
+   * the buffer has not been empty for an interval (for producers that never slow down). Shed
+   * items go to
+   * `onDrop(item, 'shed')`.
    */
   readonly codel?: boolean | CoDelOptions | undefined;
   /**
