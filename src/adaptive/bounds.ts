@@ -66,5 +66,5 @@ export function checkRange(
 
 /** `value` moved into `[low, high]`. */
 export function clamp(value: number, low: number, high: number): number {
-  return value < low ? low : value > high ? high : value;
+  return Math.max(low, Math.min(value, high));
 }
