@@ -88,6 +88,24 @@ export class TimeoutError<T = unknown> extends SluiceError {
   }
 }
 
+/**
+ * A request found a limiter's backlog full: it was refused at once, and holds nothing (the
+ * adaptive limiter with `maxBacklog`).
+ */
+export class BacklogFullError extends SluiceError {
+  declare readonly code: 'ERR_SLUICE_BACKLOG_FULL';
+  /** The backlog bound that was reached. */
+  readonly maxBacklog: number;
+
+  constructor(maxBacklog: number) {
+    super(
+      'ERR_SLUICE_BACKLOG_FULL',
+      `Backlog is full (maxBacklog ${maxBacklog}): the request was refused`,
+    );
+    this.maxBacklog = maxBacklog;
+  }
+}
+
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
