@@ -13,6 +13,9 @@
  * 1. Conservation: `received == held + handled + skipped + failed + unhandled + interrupted`.
  * 2. `running <= held <= concurrency`, and `held + (a receive is under way ? 1 : 0) <=
  *    concurrency`: an item is asked for only when a slot is free, so nothing is read ahead.
+ *    With an adaptive limiter as `concurrency`, an item is asked for only while `held` is
+ *    under the limiter's limit at that moment (the limit may fall below `held` later), and
+ *    each attempt runs under one of its permits, settled when the attempt settles.
  * 3. At most one receive (one `tryReceive`/`receive` or one iterator `next()`) is under way,
  *    and a new one starts only while `running` (taking).
  * 4. `unhandled` and `interrupted` stay 0 unless the pool was aborted.
@@ -43,6 +46,7 @@
  * - The pool never closes or destroys the source channel: other consumers may share it, and
  *   items it did not take stay in it.
  */
+import { AdaptiveLimiter, type AdaptivePermit } from '../adaptive/adaptive-limiter.js';
 import type { Channel } from '../channel/channel.js';
 import { type Clock, checkClock, type TimerHandle } from '../clock.js';
 import { checkSignal, listenForAbort } from '../internal/abort.js';
@@ -102,8 +106,12 @@ export type ErrorPolicy = 'stop' | 'skip' | RetryPolicy;
 
 /** Options for {@link consume}. */
 export interface ConsumeOptions<T> {
-  /** Handlers running at once, at most: an integer from 1 up. Required. */
-  readonly concurrency: number;
+  /**
+   * Handlers running at once, at most: an integer from 1 up, or an `AdaptiveLimiter`, which
+   * then decides (each attempt runs under one of its permits: a fulfilled attempt is a success,
+   * an error its `isDrop` accepts a drop, any other error is ignored). Required.
+   */
+  readonly concurrency: number | AdaptiveLimiter;
   /** Each attempt first takes 1 from it (after the item is received). Default: none. */
   readonly limiter?: RateLimiter | undefined;
   /** Aborting it is `abort(signal.reason)`. Default: none. */
@@ -332,7 +340,9 @@ export function consume<T>(
 class Pool<T> implements WorkerPool<T> {
   readonly done: Promise<PoolResult<T>>;
   readonly #handler: Handler<T>;
-  readonly #concurrency: number;
+  /** The fixed concurrency, or the adaptive limiter's (read each time: it moves). */
+  readonly #fixed: number;
+  readonly #adaptive: AdaptiveLimiter | undefined;
   readonly #limiter: RateLimiter | undefined;
   readonly #policy: Policy;
   readonly #onHandlerError: ((error: unknown, item: T, attempt: number) => void) | undefined;
@@ -399,7 +409,12 @@ class Pool<T> implements WorkerPool<T> {
       throw new TypeError('Expected an options object with `concurrency`');
     }
     checkOptions('options', options);
-    this.#concurrency = checkCount('concurrency', options.concurrency, 1);
+    if (options.concurrency instanceof AdaptiveLimiter) {
+      this.#adaptive = options.concurrency;
+      this.#fixed = Number.POSITIVE_INFINITY;
+    } else {
+      this.#fixed = checkCount('concurrency', options.concurrency, 1);
+    }
     const { limiter } = options;
     if (
       limiter !== undefined &&
@@ -499,7 +514,9 @@ class Pool<T> implements WorkerPool<T> {
     );
     invariant(s.running <= s.inFlight, () => `running ${s.running} > held ${s.inFlight}`);
     const asked = s.inFlight + (this.#receiving ? 1 : 0);
-    invariant(asked <= this.#concurrency, () => `held + receiving ${asked} > concurrency`);
+    if (this.#adaptive === undefined) {
+      invariant(asked <= this.#fixed, () => `held + receiving ${asked} > concurrency`);
+    }
     let active = 0;
     let backoff = 0;
     for (const held of this.#held) {
@@ -525,7 +542,7 @@ class Pool<T> implements WorkerPool<T> {
 
   /** Asks the source for items while a slot is free and nothing is being received. */
   #pump(): void {
-    while (this.#state === RUNNING && !this.#receiving && this.#held.size < this.#concurrency) {
+    while (this.#state === RUNNING && !this.#receiving && this.#held.size < this.#concurrency()) {
       const channel = this.#channel;
       if (channel === undefined) {
         this.#next();
@@ -536,6 +553,11 @@ class Pool<T> implements WorkerPool<T> {
       else if (result.reason === 'closed') this.#sourceEnded();
       else this.#waitForChannel(channel);
     }
+  }
+
+  /** How many items may be held now: fixed, or the adaptive limiter's current limit. */
+  #concurrency(): number {
+    return this.#adaptive === undefined ? this.#fixed : this.#adaptive.limit;
   }
 
   #waitForChannel(channel: Channel<T>): void {
@@ -659,7 +681,10 @@ class Pool<T> implements WorkerPool<T> {
 
   // ---- attempts ------------------------------------------------------------------------------
 
-  /** Waits for the limiter (no limiter: a microtask), then runs the next attempt. */
+  /**
+   * Waits for the rate limiter (none: a microtask), then for a permit of the adaptive limiter
+   * (if any), then runs the next attempt.
+   */
   #pace(held: Held<T>): void {
     held.phase = PACING;
     const limiter = this.#limiter;
@@ -672,8 +697,13 @@ class Pool<T> implements WorkerPool<T> {
         turn = Promise.reject(error);
       }
     }
-    turn.then(
-      () => this.#run(held),
+    const adaptive = this.#adaptive;
+    const ready: Promise<AdaptivePermit | undefined> =
+      adaptive === undefined
+        ? (turn as Promise<undefined>)
+        : turn.then(() => adaptive.tryAcquire() ?? adaptive.acquire({ signal: held.signal }));
+    ready.then(
+      (permit) => this.#run(held, permit),
       (error: unknown) => {
         // An abort already finished this item; anything else is a failed attempt.
         if (held.phase !== PACING) return;
@@ -683,15 +713,18 @@ class Pool<T> implements WorkerPool<T> {
     );
   }
 
-  #run(held: Held<T>): void {
-    if (held.phase !== PACING) return; // an abort finished it while it waited
+  #run(held: Held<T>, permit: AdaptivePermit | undefined): void {
+    if (held.phase !== PACING) {
+      permit?.ignore(); // an abort finished it while it waited
+      return;
+    }
     held.phase = ACTIVE;
     const attempt = ++held.attempt;
     if (attempt > 1) this.#retried++;
     this.#running++;
     invariant(
-      this.#running <= this.#concurrency,
-      () => `${this.#running} handlers running, concurrency ${this.#concurrency}`,
+      this.#running <= this.#fixed,
+      () => `${this.#running} handlers running, concurrency ${this.#fixed}`,
     );
     let outcome: Promise<unknown>;
     try {
@@ -702,6 +735,7 @@ class Pool<T> implements WorkerPool<T> {
     outcome.then(
       () => {
         this.#running--;
+        permit?.success();
         this.#finish(held, HANDLED);
         this.#pump();
         this.#checkEnd();
@@ -709,10 +743,12 @@ class Pool<T> implements WorkerPool<T> {
       (error: unknown) => {
         this.#running--;
         if (this.#state === ABORTING || this.#state === SETTLED) {
+          permit?.ignore();
           this.#finish(held, INTERRUPTED);
           this.#checkEnd();
           return;
         }
+        if (permit !== undefined) this.#adaptive?.settleFailure(permit, error);
         this.#attemptFailed(held, error);
       },
     );

@@ -26,6 +26,8 @@
  * completed, never inside one. A call that returns a plain value (not a thenable) completes
  * its entry at once, in the same turn, so synchronous stages cost no promise per item.
  */
+
+import { AdaptiveLimiter } from '../adaptive/adaptive-limiter.js';
 import { checkSignal, listenForAbort } from '../internal/abort.js';
 import { describe } from '../internal/describe.js';
 import { invariant } from '../internal/invariant.js';
@@ -46,11 +48,16 @@ export interface StageContext {
 
 /** Options for {@link stage}. */
 export interface StageOptions {
-  /** Calls of the function running at once, at most: an integer from 1 up. Default 1. */
-  readonly concurrency?: number | undefined;
+  /**
+   * Calls of the function running at once, at most: an integer from 1 up (default 1), or an
+   * `AdaptiveLimiter`, whose current limit is then the stage's concurrency, read at each start
+   * (each call runs under one of its permits: see `AdaptiveLimiter.run`).
+   */
+  readonly concurrency?: number | AdaptiveLimiter | undefined;
   /**
    * Finished results the stage keeps for the next stage, at most: an integer from 0 up.
-   * Default: `concurrency`. An ordered stage's reorder window is `concurrency + capacity`.
+   * Default: `concurrency` (an adaptive limiter's limit when the stage is made). An ordered
+   * stage's reorder window is `concurrency + capacity`.
    */
   readonly capacity?: number | undefined;
   /** Results leave in input order (true, default) or in finish order (false). */
@@ -60,7 +67,10 @@ export interface StageOptions {
 /** One step of a pipeline, made by {@link stage}; reusable in any number of pipelines. */
 export interface Stage<I, O> {
   readonly fn: (item: I, context: StageContext) => O | PromiseLike<O>;
+  /** Fixed, or the adaptive limiter's limit now. */
   readonly concurrency: number;
+  /** The adaptive limiter that sets `concurrency`, if any. */
+  readonly limiter: AdaptiveLimiter | undefined;
   readonly capacity: number;
   readonly ordered: boolean;
 }
@@ -174,13 +184,18 @@ export function stage<I, O>(
     throw new TypeError(`Expected \`fn\` to be a function, got ${describe(fn)}`);
   }
   checkOptions('options', options);
-  const concurrency = checkCount('concurrency', options?.concurrency ?? 1, 1);
+  const limiter = options?.concurrency instanceof AdaptiveLimiter ? options.concurrency : undefined;
+  const concurrency =
+    limiter === undefined ? checkCount('concurrency', options?.concurrency ?? 1, 1) : limiter.limit;
   const capacity = checkCount('capacity', options?.capacity ?? concurrency, 0);
   const ordered = options?.ordered ?? true;
   if (typeof ordered !== 'boolean') {
     throw new TypeError(`Expected \`ordered\` to be a boolean, got ${describe(ordered)}`);
   }
-  return new StageSpec(fn, concurrency, capacity, ordered);
+  if (limiter === undefined) return new StageSpec(fn, concurrency, capacity, ordered, undefined);
+  const limited = (item: I, context: StageContext): Promise<Awaited<O>> =>
+    limiter.run(() => fn(item, context), { signal: context.signal });
+  return new StageSpec(limited, concurrency, capacity, ordered, limiter);
 }
 
 /**
@@ -237,12 +252,21 @@ export function pipeline<T>(
 // ---- description -----------------------------------------------------------------------------
 
 class StageSpec<I, O> implements Stage<I, O> {
+  readonly #concurrency: number;
+
   constructor(
     readonly fn: (item: I, context: StageContext) => O | PromiseLike<O>,
-    readonly concurrency: number,
+    concurrency: number,
     readonly capacity: number,
     readonly ordered: boolean,
-  ) {}
+    readonly limiter: AdaptiveLimiter | undefined,
+  ) {
+    this.#concurrency = concurrency;
+  }
+
+  get concurrency(): number {
+    return this.limiter === undefined ? this.#concurrency : this.limiter.limit;
+  }
 }
 
 type AnyStage = StageSpec<unknown, unknown>;
@@ -395,12 +419,16 @@ class StageRun {
   held = 0;
   started = 0;
   finished = 0;
+  /** The highest concurrency the stage has had (it moves with an adaptive limiter). */
+  peak: number;
   constructor(readonly spec: AnyStage) {
+    this.peak = spec.concurrency;
     this.runningSet = spec.ordered ? undefined : new Set();
   }
 
   hasRoom(): boolean {
     const { concurrency, capacity } = this.spec;
+    if (concurrency > this.peak) this.peak = concurrency;
     return this.running < concurrency && this.held < concurrency + capacity;
   }
 
@@ -607,7 +635,8 @@ class Run implements PipelineIterator<unknown> {
   assertInvariants(): void {
     let held = 0;
     for (const [k, s] of this.#stages.entries()) {
-      const { concurrency, capacity, ordered } = s.spec;
+      const { capacity, ordered } = s.spec;
+      const concurrency = s.peak; // a moving limit may have fallen below what runs
       invariant(s.running <= concurrency, () => `stage ${k}: ${s.running} running`);
       const listed = s.runningEntries().length;
       invariant(listed === s.running, () => `stage ${k}: ${listed} listed, ${s.running} running`);

@@ -335,7 +335,7 @@ describe('AdaptiveLimiter partitions', () => {
     const held: AdaptivePermit[] = [];
     for (let i = 0; i < 10; i++)
       held.push(limiter.tryAcquire({ partition: 'batch' }) as AdaptivePermit);
-    expect(limiter.stats().partitions.batch).toMatchObject({ inflight: 10, limit: 3 });
+    expect(limiter.stats().partitions).toMatchObject({ batch: { inflight: 10, limit: 3 } });
     // now both have plenty of demand
     const granted: AdaptivePermit[] = [];
     const demand = (partition: string): void => {
@@ -362,7 +362,7 @@ describe('AdaptiveLimiter partitions', () => {
       }
     }
     expect(maxBatchAfterTurnover).toBe(3);
-    expect(limiter.stats().partitions.interactive?.inflight).toBe(7);
+    expect(limiter.stats().partitions).toMatchObject({ interactive: { inflight: 7 } });
     expect(algorithm.samples).toHaveLength(60);
   });
 
