@@ -1,3 +1,18 @@
+export type {
+  AdaptiveAcquireOptions,
+  AdaptiveLimiterOptions,
+  AdaptiveLimiterStats,
+  AdaptivePermit,
+  PartitionStats,
+} from './adaptive/adaptive-limiter.js';
+export { AdaptiveLimiter } from './adaptive/adaptive-limiter.js';
+export type { AimdOptions } from './adaptive/aimd.js';
+export { aimd } from './adaptive/aimd.js';
+export type { LimitAlgorithm, LimitBounds, Sample } from './adaptive/types.js';
+export type { VegasOptions } from './adaptive/vegas.js';
+export { vegas } from './adaptive/vegas.js';
+export type { WindowedOptions } from './adaptive/windowed.js';
+export { windowed } from './adaptive/windowed.js';
 export { Channel } from './channel/channel.js';
 export type { CoDelOptions } from './channel/codel.js';
 export type {
@@ -33,7 +48,13 @@ export type {
 } from './channel/types.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { MAX_TIMER_DELAY_MS, systemClock } from './clock.js';
-export { ChannelClosedError, ChannelFullError, SluiceError, TimeoutError } from './errors.js';
+export {
+  BacklogFullError,
+  ChannelClosedError,
+  ChannelFullError,
+  SluiceError,
+  TimeoutError,
+} from './errors.js';
 export type {
   BroadcastFeedResult,
   BroadcastOptions,
