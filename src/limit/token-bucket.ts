@@ -74,13 +74,18 @@ function toNanosecond(ms: number): number {
   return Math.round(ms * 1e6) / 1e6;
 }
 
-/** The token count as a line over time; see the invariants above. */
-class TokenLedger implements Ledger {
+/**
+ * The token count as a line over time; see the invariants above. Shared with the
+ * feedback-driven rate limiter, which also sets `pausedUntil`.
+ */
+export class TokenLedger implements Ledger {
   /** Milliseconds per token: 0 at rate Infinity, Infinity at rate 0. */
   msPerToken: number;
   burst: number;
   tokens: number;
   last: number;
+  /** Nothing is granted before this time (a server's Retry-After); it never decreases. */
+  pausedUntil: number = Number.NEGATIVE_INFINITY;
   /** Tokens a new bucket starts with. */
   readonly initial: number;
   /** Tokens lost to the cap by commitments placed late, by their time (see `commit`). */
@@ -109,9 +114,10 @@ class TokenLedger implements Ledger {
     // The count climbs linearly from `last`; before `from` it cannot reach the cap (an earlier
     // waiter acts at `from` and takes what has accrued), so the later of the two times is it.
     if (n > this.burst) return Number.POSITIVE_INFINITY; // after setBurst below a waiter's n
+    const start = Math.max(from, this.pausedUntil);
     const deficit = n - this.tokens;
-    if (deficit <= TOKEN_EPSILON || this.msPerToken === 0) return from;
-    return Math.max(from, toNanosecond(this.last + deficit * this.msPerToken)); // Infinity at rate 0
+    if (deficit <= TOKEN_EPSILON || this.msPerToken === 0) return start;
+    return Math.max(start, toNanosecond(this.last + deficit * this.msPerToken)); // Infinity at rate 0
   }
 
   commit(n: number, at: number): void {
@@ -142,7 +148,10 @@ class TokenLedger implements Ledger {
 
   /** A bucket with at least what a new one starts with can be replaced by a new one. */
   isIdle(): boolean {
-    return this.tokens >= Math.min(this.initial, this.burst) - TOKEN_EPSILON;
+    return (
+      this.tokens >= Math.min(this.initial, this.burst) - TOKEN_EPSILON &&
+      this.pausedUntil <= this.last
+    );
   }
 }
 
