@@ -8,6 +8,28 @@ export type {
 export { AdaptiveLimiter } from './adaptive/adaptive-limiter.js';
 export type { AimdOptions } from './adaptive/aimd.js';
 export { aimd } from './adaptive/aimd.js';
+export type {
+  ClientThrottleOptions,
+  ClientThrottleStats,
+  RunOptions as ClientThrottleRunOptions,
+} from './adaptive/client-throttle.js';
+export { ClientThrottle, ThrottledError } from './adaptive/client-throttle.js';
+export type {
+  FeedbackFetchOptions,
+  FeedbackLimiter,
+  ResponseLike,
+} from './adaptive/feedback-fetch.js';
+export { feedbackFetch } from './adaptive/feedback-fetch.js';
+export type {
+  AimdFeedbackOptions,
+  CubicFeedbackOptions,
+  FeedbackRateBaseOptions,
+  FeedbackRateLimiterOptions,
+  FeedbackRateStats,
+  ThrottleFeedback,
+} from './adaptive/feedback-rate.js';
+export { FeedbackRateLimiter } from './adaptive/feedback-rate.js';
+export { parseRetryAfter } from './adaptive/retry-after.js';
 export type { LimitAlgorithm, LimitBounds, Sample } from './adaptive/types.js';
 export type { VegasOptions } from './adaptive/vegas.js';
 export { vegas } from './adaptive/vegas.js';
