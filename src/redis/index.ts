@@ -1,0 +1,2 @@
+export type { RedisConnectionOptions } from './connection.js';
+export { RedisConnection, Script } from './connection.js';
