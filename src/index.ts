@@ -14,6 +14,8 @@ export type {
   RunOptions as ClientThrottleRunOptions,
 } from './adaptive/client-throttle.js';
 export { ClientThrottle, ThrottledError } from './adaptive/client-throttle.js';
+export type { EnvoyGradientOptions } from './adaptive/envoy-gradient.js';
+export { envoyGradient } from './adaptive/envoy-gradient.js';
 export type {
   FeedbackFetchOptions,
   FeedbackLimiter,
@@ -29,6 +31,8 @@ export type {
   ThrottleFeedback,
 } from './adaptive/feedback-rate.js';
 export { FeedbackRateLimiter } from './adaptive/feedback-rate.js';
+export type { Gradient2Options } from './adaptive/gradient2.js';
+export { gradient2 } from './adaptive/gradient2.js';
 export { parseRetryAfter } from './adaptive/retry-after.js';
 export type { LimitAlgorithm, LimitBounds, Sample } from './adaptive/types.js';
 export type { VegasOptions } from './adaptive/vegas.js';
