@@ -14,6 +14,7 @@
  * responses. The wrapper never retries and never reads the body: the response is returned as
  * it came, whatever its status. Stateless: all state is the limiter's.
  */
+import { isAbortSignal } from '../internal/abort.js';
 import { describe } from '../internal/describe.js';
 import { checkDuration, checkOptions } from '../internal/validate.js';
 import type { TakeOptions } from '../limit/types.js';
@@ -125,13 +126,5 @@ export function feedbackFetch<F extends (...args: never[]) => Promise<ResponseLi
 function signalOf(value: unknown): AbortSignal | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const signal = (value as { signal?: unknown }).signal;
-  if (
-    typeof signal === 'object' &&
-    signal !== null &&
-    typeof (signal as AbortSignal).aborted === 'boolean' &&
-    typeof (signal as AbortSignal).addEventListener === 'function'
-  ) {
-    return signal as AbortSignal;
-  }
-  return undefined;
+  return isAbortSignal(signal) ? signal : undefined;
 }

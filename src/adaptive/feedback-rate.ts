@@ -23,16 +23,17 @@
  * are rescheduled to it. `onThrottle({ retryAfterMs })` also pauses the bucket: no request is
  * granted before `now + retryAfterMs`.
  *
- * The waiting, FIFO order, shared timer and cancellation are the {@link Scheduler}'s (as for
- * `TokenBucket`); this file holds the token arithmetic (TokenBucket's, plus the pause: a floor
- * on every time to act) and the feedback.
+ * The bucket is TokenBucket's (the shared `TokenBucketBase` in token-bucket.ts): its token
+ * arithmetic, the pause (a floor on every time to act), and the {@link Scheduler}'s waiting,
+ * FIFO order, shared timer and cancellation. This file holds the feedback; it changes the
+ * bucket only through `retune`, so the rate stays within its bounds (no public `setRate`).
  *
  * Invariants:
  * 1. `minRate ≤ rate ≤ maxRate`, `0 < rate < Infinity`, and the ledger's `msPerToken` is
  *    `1000 / rate`.
- * 2. Ledger (as TokenBucket's): `tokens` is the count at `last`, net of every request made; the
- *    count at t ≥ last is `tokens + (t − last) / msPerToken`, capped at `burst`; after
- *    `advance`, `tokens ≤ burst`; `last` never decreases.
+ * 2. Ledger (TokenBucket's, invariants 1–3 there): `tokens` is the count at `last`, net of
+ *    every request made; the count at t ≥ last is `tokens + (t − last) / msPerToken`, capped at
+ *    `burst`; after `advance`, `tokens ≤ burst`; `last` never decreases.
  * 3. `pausedUntil` never decreases, and no request placed or rescheduled while it is ahead has
  *    a time to act before it (reservations made earlier keep their times; see `onThrottle`).
  * 4. The feedback state changes only in `onThrottle` and `onSuccess`, each one synchronous
@@ -42,9 +43,8 @@ import { type Clock, checkClock } from '../clock.js';
 import { describe } from '../internal/describe.js';
 import { invariant } from '../internal/invariant.js';
 import { checkOneOf, checkOptions } from '../internal/validate.js';
-import { EPSILON_MS, type ScheduleStats } from '../limit/schedule.js';
-import { ScheduledLimiter } from '../limit/scheduled-limiter.js';
-import { TokenLedger } from '../limit/token-bucket.js';
+import type { ScheduleStats } from '../limit/schedule.js';
+import { checkBurst, TokenBucketBase } from '../limit/token-bucket.js';
 import type { Reservation, TakeOptions, TakeResult } from '../limit/types.js';
 
 /** Options every {@link FeedbackRateLimiter} takes, whatever the algorithm. */
@@ -269,15 +269,13 @@ class AimdRate implements RateAlgorithm {
  * }
  * ```
  */
-export class FeedbackRateLimiter extends ScheduledLimiter {
-  readonly #ledger: TokenLedger;
+export class FeedbackRateLimiter extends TokenBucketBase {
   readonly #meter: RateMeter;
   readonly #algorithm: RateAlgorithm;
   readonly #initialRate: number;
   readonly #minRate: number;
   readonly #maxRate: number;
   readonly #maxPauseMs: number;
-  #rate: number;
   #throttles = 0;
   #successes = 0;
 
@@ -310,10 +308,7 @@ export class FeedbackRateLimiter extends ScheduledLimiter {
         `Expected \`initialRate\` to be within [${minRate}, ${maxRate}], got ${describe(initialRate)}`,
       );
     }
-    const burst = options.burst ?? 1;
-    if (!(typeof burst === 'number' && Number.isInteger(burst) && burst >= 1)) {
-      throw new RangeError(`Expected \`burst\` to be an integer from 1 up, got ${describe(burst)}`);
-    }
+    const burst = checkBurst(options.burst ?? 1);
     const maxPauseMs = options.maxPauseMs ?? Number.POSITIVE_INFINITY;
     if (!(typeof maxPauseMs === 'number' && maxPauseMs >= 0)) {
       throw new RangeError(
@@ -341,32 +336,13 @@ export class FeedbackRateLimiter extends ScheduledLimiter {
         now,
       );
     }
-    const ledger = new TokenLedger(initialRate, burst, burst, now);
-    super(clock, ledger);
-    this.#ledger = ledger;
+    super(clock, initialRate, burst, burst, now);
     this.#meter = new RateMeter(now);
     this.#algorithm = algorithm;
     this.#initialRate = initialRate;
     this.#minRate = minRate;
     this.#maxRate = maxRate;
     this.#maxPauseMs = maxPauseMs;
-    this.#rate = initialRate;
-  }
-
-  /** Tokens per second now. */
-  get rate(): number {
-    return this.#rate;
-  }
-
-  /** The bucket's size. */
-  get burst(): number {
-    return this.#ledger.burst;
-  }
-
-  /** Tokens now (fractional; negative while requests wait or reservations are outstanding). */
-  get available(): number {
-    this.schedule.advance();
-    return this.#ledger.tokens;
   }
 
   /**
@@ -375,7 +351,7 @@ export class FeedbackRateLimiter extends ScheduledLimiter {
    * or above (a new limiter would start there). A keyed map may then drop it.
    */
   override get idle(): boolean {
-    return super.idle && this.#rate >= this.#initialRate;
+    return super.idle && this.rate >= this.#initialRate;
   }
 
   /**
@@ -402,7 +378,7 @@ export class FeedbackRateLimiter extends ScheduledLimiter {
     const now = this.schedule.advance();
     const measured = this.#meter.record(now);
     this.#throttles++;
-    const rate = this.#clamp(this.#algorithm.throttle(now, this.#rate, measured));
+    const rate = this.#clamp(this.#algorithm.throttle(now, this.rate, measured));
     const pause = Math.min(given ?? 0, this.#maxPauseMs);
     this.#apply(rate, pause > 0 ? now + pause : Number.NEGATIVE_INFINITY);
     return rate;
@@ -417,7 +393,7 @@ export class FeedbackRateLimiter extends ScheduledLimiter {
     const now = this.schedule.advance();
     const measured = this.#meter.record(now);
     this.#successes++;
-    const rate = this.#clamp(this.#algorithm.success(now, this.#rate, measured));
+    const rate = this.#clamp(this.#algorithm.success(now, this.rate, measured));
     this.#apply(rate, Number.NEGATIVE_INFINITY);
     return rate;
   }
@@ -473,11 +449,11 @@ export class FeedbackRateLimiter extends ScheduledLimiter {
     return {
       ...this.schedule.stats(),
       algorithm: this.#algorithm.name,
-      rate: this.#rate,
-      burst: this.#ledger.burst,
-      available: this.#ledger.tokens,
+      rate: this.rate,
+      burst: this.burst,
+      available: this.available,
       measuredRate: this.#meter.rate,
-      pausedForMs: Math.max(0, this.#ledger.pausedUntil - now),
+      pausedForMs: Math.max(0, this.pausedUntil - now),
       throttles: this.#throttles,
       successes: this.#successes,
     };
@@ -485,40 +461,25 @@ export class FeedbackRateLimiter extends ScheduledLimiter {
 
   /** Checks the limiter's invariants; throws an `InvariantError` if one fails. */
   override assertInvariants(): void {
-    super.assertInvariants();
-    const rate = this.#rate;
+    super.assertInvariants(); // the scheduler's, tokens ≤ burst, and msPerToken = 1000 / rate
+    const rate = this.rate;
     invariant(
       rate >= this.#minRate && rate <= this.#maxRate && rate > 0 && rate < Infinity,
       () => `rate ${rate} outside [${this.#minRate}, ${this.#maxRate}]`,
     );
-    invariant(this.#ledger.msPerToken === 1000 / rate, 'ledger rate out of step');
-    const { tokens, burst } = this.#ledger;
-    invariant(tokens <= burst + EPSILON_MS, () => `tokens ${tokens} > burst ${burst}`);
-  }
-
-  protected checkN(n: number): void {
-    if (!(Number.isInteger(n) && n >= 1)) {
-      throw new RangeError(`Expected \`n\` to be an integer from 1 up, got ${describe(n)}`);
-    }
-    if (n > this.#ledger.burst) {
-      throw new RangeError(
-        `Cannot take ${n} tokens from a bucket of burst ${this.#ledger.burst}: it could never hold that many`,
-      );
-    }
   }
 
   #clamp(rate: number): number {
     return Math.max(this.#minRate, Math.min(rate, this.#maxRate));
   }
 
-  /** Sets the rate and raises the pause (the ledger already advanced to now), then reschedules. */
+  /**
+   * Sets the rate and raises the pause (the schedule already advanced to now), then
+   * reschedules — unless neither changes.
+   */
   #apply(rate: number, pauseUntil: number): void {
-    const paused = pauseUntil > this.#ledger.pausedUntil;
-    if (rate === this.#rate && !paused) return;
-    this.#rate = rate;
-    this.#ledger.msPerToken = 1000 / rate;
-    if (paused) this.#ledger.pausedUntil = pauseUntil;
-    this.schedule.reschedule();
+    if (rate === this.rate && pauseUntil <= this.pausedUntil) return;
+    this.retune({ rate, pauseUntil });
   }
 }
 

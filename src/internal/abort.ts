@@ -4,17 +4,22 @@
  */
 import { describe } from './describe.js';
 
+/**
+ * True when `value` looks like an AbortSignal: an object with a boolean `aborted` and an
+ * `addEventListener` method (duck-typed, so a signal from another realm or a polyfill counts).
+ */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function'
+  );
+}
+
 /** Throws a TypeError unless `signal` is `undefined` or looks like an AbortSignal. */
 export function checkSignal(signal: unknown): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (
-    typeof signal === 'object' &&
-    signal !== null &&
-    typeof (signal as AbortSignal).aborted === 'boolean' &&
-    typeof (signal as AbortSignal).addEventListener === 'function'
-  ) {
-    return signal as AbortSignal;
-  }
+  if (signal === undefined || isAbortSignal(signal)) return signal;
   throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
 }
 

@@ -4,8 +4,10 @@
  * The bucket holds up to `burst` tokens and refills at `rate` tokens per second. Nothing runs
  * while it is idle: the count is computed from the time elapsed since it was last read. A
  * request takes its tokens when it is made, even if that makes the count negative, and its
- * time to act is when the count will have climbed back to zero. The waiting, FIFO order,
- * shared timer and cancellation are the {@link Scheduler}'s; this file is the arithmetic.
+ * time to act is when the count will have climbed back to zero. A pause (`pauseUntil`, or a
+ * server's Retry-After in `FeedbackRateLimiter`) is a floor on every time to act. The waiting,
+ * FIFO order, shared timer and cancellation are the {@link Scheduler}'s; this file is the
+ * arithmetic, and the surface every token bucket shares ({@link TokenBucketBase}).
  *
  * Invariants (of the ledger):
  * 1. `tokens` is the count at `last`, net of every request made (negative while some wait);
@@ -14,6 +16,9 @@
  *    lowers the line so that it meets `burst` there, as the bucket's cap would.
  * 2. After `advance`, `tokens <= burst`.
  * 3. `last` never decreases.
+ * 4. `pausedUntil` never decreases, and no request placed or rescheduled while it is ahead has
+ *    a time to act before it (reservations made earlier keep their times).
+ * 5. `msPerToken` is `1000 / rate` for the bucket's `rate` (0 at rate Infinity, Infinity at 0).
  */
 import { type Clock, checkClock } from '../clock.js';
 import { describe } from '../internal/describe.js';
@@ -74,17 +79,14 @@ function toNanosecond(ms: number): number {
   return Math.round(ms * 1e6) / 1e6;
 }
 
-/**
- * The token count as a line over time; see the invariants above. Shared with the
- * feedback-driven rate limiter, which also sets `pausedUntil`.
- */
-export class TokenLedger implements Ledger {
+/** The token count as a line over time, with the pause as a floor; see the invariants above. */
+class TokenLedger implements Ledger {
   /** Milliseconds per token: 0 at rate Infinity, Infinity at rate 0. */
   msPerToken: number;
   burst: number;
   tokens: number;
   last: number;
-  /** Nothing is granted before this time (a server's Retry-After); it never decreases. */
+  /** Nothing is granted before this time (a pause); it never decreases. */
   pausedUntil: number = Number.NEGATIVE_INFINITY;
   /** Tokens a new bucket starts with. */
   readonly initial: number;
@@ -156,46 +158,25 @@ export class TokenLedger implements Ledger {
 }
 
 /**
- * A token bucket: at most `burst` at once, `rate` per second on average.
- *
- * Most callers should use `take`, which waits its turn. Use `tryTake` to drop or skip work
- * when the limit is reached, and `reserve` to learn the wait and sleep yourself.
- *
- * Guarantee: in any window of length W, the tokens granted are at most `burst + rate·W`;
- * while demand exceeds supply, the long-run grant rate equals `rate`, however late timers
- * fire (a waiter's time is fixed by the schedule; the timer only wakes it).
- *
- * @example
- * ```ts
- * const bucket = new TokenBucket({ rate: 5, burst: 5 }); // 5 per second, bursts of 5
- * for (const job of jobs) {
- *   await bucket.take(); // waits when the bucket is empty
- *   start(job);
- * }
- * ```
+ * What every token bucket shares — the ledger, `rate`, `burst`, `available`, the pause and the
+ * check of `n` — under {@link TokenBucket} and the feedback-driven `FeedbackRateLimiter`. It
+ * changes rate, size and pause only through the protected `retune`: each subclass decides
+ * which changes its callers may make (any rate for a `TokenBucket`; for a
+ * `FeedbackRateLimiter`, only its feedback, within its bounds).
  */
-export class TokenBucket extends ScheduledLimiter {
+export abstract class TokenBucketBase extends ScheduledLimiter {
   readonly #ledger: TokenLedger;
   #rate: number;
 
-  /** Throws a RangeError naming the value for a negative or NaN rate, or a bad burst or initial. */
-  constructor(options: TokenBucketOptions) {
-    if (options === undefined)
-      throw new TypeError('Expected an options object with rate and burst');
-    checkOptions('options', options);
-    const rate = checkRate(options.rate);
-    const burst = checkBurst(options.burst);
-    const initial = options.initial ?? burst;
-    if (!(typeof initial === 'number' && initial >= 0 && initial <= burst)) {
-      throw new RangeError(
-        `Expected \`initial\` to be a number from 0 to burst (${burst}), got ${describe(initial)}`,
-      );
-    }
-    const clock = checkClock(options.clock);
-    const ledger = new TokenLedger(rate, burst, initial, clock.now());
+  /**
+   * `rate`, `burst` and `initial` are already checked; `now` is the clock's reading at
+   * construction (the ledger's start).
+   */
+  protected constructor(clock: Clock, rate: number, burst: number, initial: number, now: number) {
+    const ledger = new TokenLedger(rate, burst, initial, now);
     super(clock, ledger);
-    this.#rate = rate;
     this.#ledger = ledger;
+    this.#rate = rate;
   }
 
   /** Tokens per second. */
@@ -214,50 +195,39 @@ export class TokenBucket extends ScheduledLimiter {
     return this.#ledger.tokens;
   }
 
-  /**
-   * Changes the rate. Tokens accrued so far count at the old rate; from now on the new one
-   * applies, and waiting callers are rescheduled to it (a waiter whose new time would pass its
-   * `timeoutMs` is rejected with a `TimeoutError`, and its tokens go back). At rate 0, waiters
-   * with a `timeoutMs` are rejected and the others pause until the rate rises again, so
-   * `setRate(0)` … `setRate(r)` pauses and resumes a limiter. While a `reserve()` reservation is
-   * outstanding, waiters keep their times and only later requests see the change.
-   */
-  setRate(rate: number): void {
-    const checked = checkRate(rate);
-    this.schedule.advance();
-    this.#rate = checked;
-    this.#ledger.msPerToken = 1000 / checked;
-    this.schedule.reschedule();
+  /** Nothing is granted before this clock time; `-Infinity` until a pause is set. */
+  protected get pausedUntil(): number {
+    return this.#ledger.pausedUntil;
   }
 
   /**
-   * Changes the bucket's size; tokens above the new size are lost. Reschedules waiters: one
-   * waiting for more than the new size is never granted at this size — it is rejected with a
-   * `TimeoutError` if it has a `timeoutMs`, and otherwise waits (with every caller behind it)
-   * until the size is raised again or its signal aborts.
+   * Switches to the given rate and size and raises the pause to `pauseUntil` (a pause never
+   * moves earlier), then reschedules the waiters. The values are already checked, and the
+   * schedule already advanced to now, so what accrued so far counts at the old values.
    */
-  setBurst(burst: number): void {
-    const checked = checkBurst(burst);
-    this.schedule.advance();
-    this.#ledger.burst = checked;
+  protected retune(change: {
+    readonly rate?: number;
+    readonly burst?: number;
+    readonly pauseUntil?: number;
+  }): void {
+    const ledger = this.#ledger;
+    if (change.rate !== undefined) {
+      this.#rate = change.rate;
+      ledger.msPerToken = 1000 / change.rate;
+    }
+    if (change.burst !== undefined) ledger.burst = change.burst;
+    if (change.pauseUntil !== undefined && change.pauseUntil > ledger.pausedUntil) {
+      ledger.pausedUntil = change.pauseUntil;
+    }
     this.schedule.reschedule();
-  }
-
-  /** A snapshot of the bucket's state and counters. */
-  stats(): TokenBucketStats {
-    return {
-      ...this.schedule.stats(),
-      rate: this.#rate,
-      burst: this.burst,
-      available: this.available,
-    };
   }
 
   /** Checks the bucket's invariants; throws an `InvariantError` if one fails. */
   override assertInvariants(): void {
     super.assertInvariants();
-    const { tokens, burst } = this.#ledger;
+    const { tokens, burst, msPerToken } = this.#ledger;
     invariant(tokens <= burst + EPSILON_MS, () => `tokens ${tokens} > burst ${burst}`);
+    invariant(msPerToken === 1000 / this.#rate, 'ledger rate out of step');
   }
 
   protected checkN(n: number): void {
@@ -272,6 +242,136 @@ export class TokenBucket extends ScheduledLimiter {
   }
 }
 
+/**
+ * A token bucket: at most `burst` at once, `rate` per second on average.
+ *
+ * Most callers should use `take`, which waits its turn. Use `tryTake` to drop or skip work
+ * when the limit is reached, and `reserve` to learn the wait and sleep yourself. `setRate`,
+ * `setBurst` and `pause` change the limit while callers wait.
+ *
+ * Guarantee: in any window of length W, the tokens granted are at most `burst + rate·W`;
+ * while demand exceeds supply (and no pause is running), the long-run grant rate equals
+ * `rate`, however late timers fire (a waiter's time is fixed by the schedule; the timer only
+ * wakes it).
+ *
+ * @example
+ * ```ts
+ * const bucket = new TokenBucket({ rate: 5, burst: 5 }); // 5 per second, bursts of 5
+ * for (const job of jobs) {
+ *   await bucket.take(); // waits when the bucket is empty
+ *   start(job);
+ * }
+ * ```
+ */
+export class TokenBucket extends TokenBucketBase {
+  /** Throws a RangeError naming the value for a negative or NaN rate, or a bad burst or initial. */
+  constructor(options: TokenBucketOptions) {
+    if (options === undefined)
+      throw new TypeError('Expected an options object with rate and burst');
+    checkOptions('options', options);
+    const rate = checkRate(options.rate);
+    const burst = checkBurst(options.burst);
+    const initial = options.initial ?? burst;
+    if (!(typeof initial === 'number' && initial >= 0 && initial <= burst)) {
+      throw new RangeError(
+        `Expected \`initial\` to be a number from 0 to burst (${burst}), got ${describe(initial)}`,
+      );
+    }
+    const clock = checkClock(options.clock);
+    super(clock, rate, burst, initial, clock.now());
+  }
+
+  /**
+   * Changes the rate. Tokens accrued so far count at the old rate; from now on the new one
+   * applies, and waiting callers are rescheduled to it (a waiter whose new time would pass its
+   * `timeoutMs` is rejected with a `TimeoutError`, and its tokens go back). At rate 0, waiters
+   * with a `timeoutMs` are rejected and the others pause until the rate rises again, so
+   * `setRate(0)` … `setRate(r)` pauses and resumes a limiter. While a `reserve()` reservation is
+   * outstanding, waiters keep their times and only later requests see the change.
+   */
+  setRate(rate: number): void {
+    const checked = checkRate(rate);
+    this.schedule.advance();
+    this.retune({ rate: checked });
+  }
+
+  /**
+   * Changes the bucket's size; tokens above the new size are lost. Reschedules waiters: one
+   * waiting for more than the new size is never granted at this size — it is rejected with a
+   * `TimeoutError` if it has a `timeoutMs`, and otherwise waits (with every caller behind it)
+   * until the size is raised again or its signal aborts.
+   */
+  setBurst(burst: number): void {
+    const checked = checkBurst(burst);
+    this.schedule.advance();
+    this.retune({ burst: checked });
+  }
+
+  /**
+   * Pauses the bucket until `time`, a reading of its clock (for "for `ms` from now", use
+   * `pause`): nothing is granted before it — not by `tryTake`, `take` or `reserve`, not even
+   * from a full bucket. Tokens keep accruing meanwhile (up to `burst`), so at `time` up to
+   * `burst` go at once, then the rate applies. The pause never moves earlier: a `time` before
+   * the end of the current pause, or before now, changes nothing.
+   *
+   * Waiting `take` callers are rescheduled behind the pause, keeping their order; one whose
+   * new time would pass its `timeoutMs` is rejected with a `TimeoutError`, and its tokens go
+   * back. While a `reserve()` reservation is outstanding, waiters keep their times and only
+   * later requests see the pause; reservations keep theirs.
+   *
+   * Throws a RangeError for a `time` that is not a finite number.
+   *
+   * @example
+   * ```ts
+   * const clock = new ManualClock();
+   * const bucket = new TokenBucket({ rate: 10, burst: 10, clock });
+   * bucket.pauseUntil(30_000);
+   * bucket.tryTake(); // { ok: false, retryAfterMs: 30_000 }
+   * ```
+   */
+  pauseUntil(time: number): void {
+    if (!(typeof time === 'number' && Number.isFinite(time))) {
+      throw new RangeError(
+        `Expected \`time\` to be a finite clock reading in milliseconds, got ${describe(time)}`,
+      );
+    }
+    const now = this.schedule.advance();
+    if (time <= now || time <= this.pausedUntil) return;
+    this.retune({ pauseUntil: time });
+  }
+
+  /**
+   * Shorthand for `pauseUntil(now + ms)`: nothing is granted for the next `ms` milliseconds (a
+   * server's `Retry-After`, say). A shorter pause than the one running changes nothing.
+   * Throws a RangeError for an `ms` that is not a finite number from 0 up.
+   *
+   * @example
+   * ```ts
+   * if (res.status === 429) {
+   *   bucket.pause(parseRetryAfter(res.headers.get('retry-after'), Date.now()) ?? 1000);
+   * }
+   * ```
+   */
+  pause(ms: number): void {
+    if (!(typeof ms === 'number' && ms >= 0 && Number.isFinite(ms))) {
+      throw new RangeError(
+        `Expected \`ms\` to be a finite number of milliseconds from 0 up, got ${describe(ms)}`,
+      );
+    }
+    this.pauseUntil(this.schedule.advance() + ms);
+  }
+
+  /** A snapshot of the bucket's state and counters. */
+  stats(): TokenBucketStats {
+    return {
+      ...this.schedule.stats(),
+      rate: this.rate,
+      burst: this.burst,
+      available: this.available,
+    };
+  }
+}
+
 function checkRate(rate: unknown): number {
   if (typeof rate === 'number' && rate >= 0) return rate;
   throw new RangeError(
@@ -279,7 +379,8 @@ function checkRate(rate: unknown): number {
   );
 }
 
-function checkBurst(burst: unknown): number {
+/** `burst` if it is an integer from 1 up; otherwise a RangeError naming it. */
+export function checkBurst(burst: unknown): number {
   if (typeof burst === 'number' && Number.isInteger(burst) && burst >= 1) return burst;
   throw new RangeError(`Expected \`burst\` to be an integer from 1 up, got ${describe(burst)}`);
 }

@@ -19,6 +19,7 @@ import { advanceTo, checkedClock, flush } from '../support/clock.js';
 import { caught } from '../support/errors.js';
 import { watch } from '../support/outcome.js';
 import { propRuns } from '../support/prop.js';
+import { type AbortStep, NO_REQUESTS, type TakeStep, type TryStep } from '../support/schedule.js';
 import { listeners } from '../support/signals.js';
 
 type Options = Omit<CubicFeedbackOptions, 'clock'> | Omit<AimdFeedbackOptions, 'clock'>;
@@ -56,6 +57,7 @@ describe('FeedbackRateLimiter: construction', () => {
     expect(limiter.burst).toBe(1);
     expect(limiter.idle).toBe(true);
     expect(limiter.stats()).toEqual({
+      ...NO_REQUESTS,
       algorithm: 'cubic',
       rate: 10,
       burst: 1,
@@ -64,13 +66,14 @@ describe('FeedbackRateLimiter: construction', () => {
       pausedForMs: 0,
       throttles: 0,
       successes: 0,
-      granted: 0,
-      tokensGranted: 0,
-      refused: 0,
-      cancelled: 0,
-      timedOut: 0,
-      waiting: 0,
     });
+  });
+
+  it('has no setRate, setBurst or pause: only feedback moves the rate, within its bounds', () => {
+    const { limiter } = make({ initialRate: 10 });
+    for (const name of ['setRate', 'setBurst', 'pause', 'pauseUntil']) {
+      expect(name in limiter, name).toBe(false);
+    }
   });
 
   it('minRate defaults to 0.5, or initialRate if lower', () => {
@@ -627,15 +630,9 @@ describe('FeedbackRateLimiter: idle', () => {
 // ---- property --------------------------------------------------------------------------------
 
 type Step =
-  | {
-      readonly kind: 'take';
-      readonly dt: number;
-      readonly n: number;
-      readonly abortable: boolean;
-      readonly timeoutMs: number | undefined;
-    }
-  | { readonly kind: 'try'; readonly dt: number; readonly n: number }
-  | { readonly kind: 'abort'; readonly dt: number; readonly pick: number }
+  | TakeStep
+  | TryStep
+  | AbortStep
   | { readonly kind: 'throttle'; readonly dt: number; readonly retryAfterMs: number | undefined }
   | { readonly kind: 'success'; readonly dt: number };
 

@@ -23,6 +23,7 @@ import { runInNewContext } from 'node:vm';
 import { expect, it } from 'vitest';
 import { Channel, ChannelClosedError } from '../../src/index.js';
 import { flush } from '../support/clock.js';
+import { seeded } from '../support/random.js';
 
 const ITEMS = 1_000_000;
 const PRODUCERS = 4;
@@ -45,18 +46,6 @@ const GIVE_UP_RATE = 0.5;
 const PAUSE_RATE = 1 / 256;
 /** How much the heap may grow over the run (after GC), in bytes. */
 const HEAP_TOLERANCE = 4 * 1024 * 1024;
-
-/** A small, fast, seeded PRNG (mulberry32): returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `global.gc` when node runs with --expose-gc; otherwise enable it for this process. */
 function getGc(): () => void {
@@ -121,7 +110,7 @@ it('moves 1,000,000 items through capacity 16 with 4 producers, 4 consumers and 
   const ch = new Channel<number>({ capacity: CAPACITY });
 
   async function producer(p: number): Promise<void> {
-    const rand = mulberry32(SEED * 31 + p);
+    const rand = seeded(SEED * 31 + p);
     const sendReason = { producer: p, kind: 'send-abort' };
     for (let i = 0; i < PER_PRODUCER; i++) {
       const value = p * PER_PRODUCER + i;
@@ -160,7 +149,7 @@ it('moves 1,000,000 items through capacity 16 with 4 producers, 4 consumers and 
   }
 
   async function consumer(k: number): Promise<void> {
-    const rand = mulberry32(SEED * 131 + 1000 + k);
+    const rand = seeded(SEED * 131 + 1000 + k);
     const receiveReason = { consumer: k, kind: 'receive-abort' };
     const last = new Float64Array(PRODUCERS).fill(-1);
     let count = 0;

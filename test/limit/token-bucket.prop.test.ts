@@ -2,11 +2,12 @@
  * Property tests of TokenBucket on a ManualClock (DESIGN.md, "Rate limiting semantics", 5).
  *
  * 1. Random traffic: a random rate and burst, then a random list of steps — `take` (some with
- *    an abort signal, some with a timeout), `tryTake`, `reserve`, aborts of pending takes and
- *    cancels of reservations — separated by random pauses. The clock moves with
+ *    an abort signal, some with a timeout), `tryTake`, `reserve`, aborts of pending takes,
+ *    cancels of reservations and `pause(ms)` — separated by random gaps. The clock moves with
  *    `advanceAsync`, so a take's `.then` runs at the time its timer fired and reads the grant
  *    time from the clock. After the run, from what was observed:
  *    - in every window [t, t+W], the tokens admitted are ≤ burst + rate·W (+ 1e-6);
+ *    - nothing is admitted inside a pause, but for reservations made before it;
  *    - take() callers are granted in call order (FIFO);
  *    - every take settled, aborted ones with their signal's reason untouched;
  *    - `peek` says what the `tryTake` right after it does;
@@ -27,6 +28,7 @@ import type { Reservation } from '../../src/limit/types.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { advanceTo, checkedClock } from '../support/clock.js';
 import { EPS, propRuns } from '../support/prop.js';
+import type { AbortStep, TakeStep, TryStep } from '../support/schedule.js';
 
 const RUNS = propRuns(120);
 
@@ -77,17 +79,12 @@ const rateArb = fc.oneof(
 );
 
 type Step =
-  | {
-      readonly kind: 'take';
-      readonly dt: number;
-      readonly n: number;
-      readonly abortable: boolean;
-      readonly timeoutMs: number | undefined;
-    }
-  | { readonly kind: 'try'; readonly dt: number; readonly n: number }
+  | TakeStep
+  | TryStep
+  | AbortStep
   | { readonly kind: 'reserve'; readonly dt: number; readonly n: number }
-  | { readonly kind: 'abort'; readonly dt: number; readonly pick: number }
-  | { readonly kind: 'cancel'; readonly dt: number; readonly pick: number };
+  | { readonly kind: 'cancel'; readonly dt: number; readonly pick: number }
+  | { readonly kind: 'pause'; readonly dt: number; readonly ms: number };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -116,6 +113,14 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('cancel' as const), dt: dtArb, pick: fc.nat() }),
   },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('pause' as const),
+      dt: dtArb,
+      ms: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3000 })),
+    }),
+  },
 );
 
 interface TakeRecord {
@@ -123,6 +128,8 @@ interface TakeRecord {
   readonly n: number;
   readonly controller: AbortController | undefined;
   readonly reason: unknown;
+  /** The end of the pause ahead when it was called: it is not granted before. */
+  readonly notBefore: number;
   state: 'pending' | 'resolved' | 'rejected';
   t: number;
   seq: number;
@@ -153,6 +160,7 @@ describe('TokenBucket properties', () => {
           const takes: TakeRecord[] = [];
           const reservations: ReservationRecord[] = [];
           let seq = 0;
+          let pausedUntil = Number.NEGATIVE_INFINITY;
 
           for (const step of steps) {
             await manual.advanceAsync(step.dt);
@@ -166,6 +174,7 @@ describe('TokenBucket properties', () => {
                   n,
                   controller,
                   reason: { abortOf: takes.length },
+                  notBefore: pausedUntil,
                   state: 'pending',
                   t: Number.NaN,
                   seq: -1,
@@ -196,13 +205,18 @@ describe('TokenBucket properties', () => {
                 const peeked = b.peek(n);
                 const result = b.tryTake(n);
                 expect(result, 'peek says what tryTake does').toEqual(peeked);
-                if (result.ok) grants.push({ t: manual.now(), n });
+                if (result.ok) {
+                  expect(manual.now(), 'tryTake granted in a pause').toBeGreaterThanOrEqual(
+                    pausedUntil,
+                  );
+                  grants.push({ t: manual.now(), n });
+                }
                 break;
               }
               case 'reserve': {
                 const r = b.reserve(n);
                 expect(r.ok).toBe(true);
-                expect(r.timeToAct).toBeGreaterThanOrEqual(manual.now());
+                expect(r.timeToAct).toBeGreaterThanOrEqual(Math.max(manual.now(), pausedUntil));
                 reservations.push({ r, n, withdrawn: false });
                 break;
               }
@@ -220,6 +234,10 @@ describe('TokenBucket properties', () => {
                 }
                 break;
               }
+              case 'pause':
+                b.pause(step.ms);
+                pausedUntil = Math.max(pausedUntil, manual.now() + step.ms);
+                break;
             }
             b.assertInvariants();
             expect(manual.pendingTimers).toBeLessThanOrEqual(1);
@@ -229,7 +247,11 @@ describe('TokenBucket properties', () => {
 
           // Let everything run out, then idle long enough to refill.
           await manual.runAllAsync();
-          const lastAct = Math.max(manual.now(), ...reservations.map((x) => x.r.timeToAct));
+          const lastAct = Math.max(
+            manual.now(),
+            pausedUntil,
+            ...reservations.map((x) => x.r.timeToAct),
+          );
           await advanceTo(manual, lastAct + (burst * 1000) / rate + 1);
           b.assertInvariants();
 
@@ -249,6 +271,9 @@ describe('TokenBucket properties', () => {
               if (x.error !== x.reason) expect(name, `take #${x.index}`).toBe('TimeoutError');
               continue;
             }
+            expect(x.t, `take #${x.index} granted in a pause`).toBeGreaterThanOrEqual(
+              x.notBefore - EPS,
+            );
             if (previous !== undefined) {
               expect(x.seq, `take #${x.index} after #${previous.index}`).toBeGreaterThan(
                 previous.seq,

@@ -11,8 +11,9 @@ import { perInterval, TokenBucket } from '../../src/limit/token-bucket.js';
 import type { Reservation } from '../../src/limit/types.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { advanceTo, flush } from '../support/clock.js';
-import { caught } from '../support/errors.js';
+import { caught, rejection } from '../support/errors.js';
 import { expectSettledInOrder, type Outcome, watch } from '../support/outcome.js';
+import { NO_REQUESTS } from '../support/schedule.js';
 import { listeners } from '../support/signals.js';
 
 /** Go's time points: at 10 tokens/s, `t(k)` is when k tokens have accrued. */
@@ -127,17 +128,7 @@ describe('TokenBucket: construction', () => {
     expect(bucket.burst).toBe(3);
     expect(bucket.available).toBe(3);
     expect(bucket.waiting).toBe(0);
-    expect(bucket.stats()).toEqual({
-      rate: 10,
-      burst: 3,
-      available: 3,
-      waiting: 0,
-      granted: 0,
-      tokensGranted: 0,
-      refused: 0,
-      cancelled: 0,
-      timedOut: 0,
-    });
+    expect(bucket.stats()).toEqual({ ...NO_REQUESTS, rate: 10, burst: 3, available: 3 });
     bucket.assertInvariants();
   });
 
@@ -1277,6 +1268,146 @@ describe('TokenBucket.setRate and setBurst', () => {
     expect(bucket.rate).toBe(10);
     expect(bucket.burst).toBe(3);
     expect(bucket.available).toBe(3);
+  });
+});
+
+describe('TokenBucket.pauseUntil and pause', () => {
+  it('nothing is granted before the pause ends, not even from a full bucket; then burst, then the rate', () => {
+    const { clock, bucket } = make(10, 3);
+    bucket.tryTake(3);
+    bucket.pauseUntil(1000);
+    bucket.assertInvariants();
+    clock.advanceTo(999);
+    expect(bucket.available).toBe(3); // tokens accrue during the pause, up to the burst
+    expect(bucket.peek()).toEqual({ ok: false, retryAfterMs: 1 });
+    expect(bucket.tryTake()).toEqual({ ok: false, retryAfterMs: 1 });
+    expect(bucket.reserve().timeToAct).toBe(1000);
+    bucket.assertInvariants();
+    clock.advanceTo(1000);
+    // The reservation took one of the three at 1000; two are left, then one per 100 ms.
+    runTry((at) => clock.advanceTo(at), bucket, [
+      { at: 1000, n: 2, ok: true },
+      { at: 1099, n: 1, ok: false },
+      { at: 1100, n: 1, ok: true },
+    ]);
+  });
+
+  it('waiting takes move behind the pause in order; one pushed past its timeout rejects and its token goes back', async () => {
+    const { clock, bucket } = make(10, 1);
+    bucket.tryTake();
+    const a = watch(clock, bucket.take()); // t(1)
+    const b = watch(clock, bucket.take(1, { timeoutMs: 500 })); // t(2)
+    const c = watch(clock, bucket.take()); // t(3)
+    bucket.pauseUntil(1000); // a at 1000; b would act at 1100 > 500; c at 1100
+    bucket.assertInvariants();
+    expect(clock.pendingTimers).toBe(1);
+    expect(clock.nextTimerAt).toBe(1000);
+    await flush();
+    expect(b.state).toBe('rejected');
+    expect(b.error).toBeInstanceOf(TimeoutError);
+    expect((b.error as Error).message).toBe(
+      'The wait would take 1100 ms, more than the timeout of 500 ms',
+    );
+    await advanceTo(clock, 2000);
+    expect(a).toMatchObject({ state: 'resolved', at: 1000 });
+    expect(c).toMatchObject({ state: 'resolved', at: 1100 });
+    expectSettledInOrder([a, c]);
+    expect(bucket.stats()).toMatchObject({ granted: 3, timedOut: 1, waiting: 0 });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('a new take whose wait, pause included, passes its timeout is refused at once', async () => {
+    const { clock, bucket } = make(10, 1);
+    bucket.pauseUntil(1000);
+    const error = await rejection(bucket.take(1, { timeoutMs: 999 }));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toBe(
+      'The wait would take 1000 ms, more than the timeout of 999 ms',
+    );
+    const ok = watch(clock, bucket.take(1, { timeoutMs: 1000 }));
+    await advanceTo(clock, 1000);
+    expect(ok).toMatchObject({ state: 'resolved', at: 1000 });
+  });
+
+  it('aborting a waiter moves the ones behind it up, but never into the pause', async () => {
+    const { clock, bucket } = make(10, 1);
+    bucket.pauseUntil(1000);
+    const controller = new AbortController();
+    const a = watch(clock, bucket.take(1, { signal: controller.signal })); // 1000
+    const b = watch(clock, bucket.take()); // 1100
+    await advanceTo(clock, 500);
+    controller.abort();
+    bucket.assertInvariants();
+    await advanceTo(clock, 2000);
+    expect(a.state).toBe('rejected');
+    expect(b).toMatchObject({ state: 'resolved', at: 1000 });
+    expect(listeners(controller.signal)).toBe(0);
+  });
+
+  it('while a reserve() reservation is outstanding, waiters keep their times; later requests see the pause', async () => {
+    const { clock, bucket } = make(10, 1);
+    bucket.tryTake();
+    const r = bucket.reserve(); // t(1)
+    const w = watch(clock, bucket.take()); // t(2)
+    bucket.pauseUntil(1000);
+    bucket.assertInvariants();
+    expect(r.timeToAct).toBe(t(1));
+    expect(bucket.peek()).toEqual({ ok: false, retryAfterMs: 1000 });
+    const later = watch(clock, bucket.take()); // behind the pause
+    await advanceTo(clock, 2000);
+    expect(w).toMatchObject({ state: 'resolved', at: t(2) });
+    expect(later).toMatchObject({ state: 'resolved', at: 1000 });
+  });
+
+  it('the pause never moves earlier; pause(ms) is pauseUntil(now + ms); idle only once it has passed', () => {
+    const { clock, bucket } = make(10, 1);
+    bucket.pauseUntil(1000);
+    expect(bucket.idle).toBe(false); // full, but a new bucket would grant now
+    bucket.pauseUntil(500);
+    bucket.pause(200);
+    expect(bucket.peek()).toEqual({ ok: false, retryAfterMs: 1000 });
+    clock.advanceTo(300);
+    bucket.pause(2000); // until 2300
+    bucket.pauseUntil(100); // in the past: nothing
+    bucket.assertInvariants();
+    expect(bucket.peek()).toEqual({ ok: false, retryAfterMs: 2000 });
+    clock.advanceTo(2299);
+    expect(bucket.idle).toBe(false);
+    clock.advanceTo(2300);
+    expect(bucket.idle).toBe(true);
+    expect(bucket.tryTake()).toEqual({ ok: true });
+    bucket.pause(0); // nothing
+    expect(bucket.peek()).toEqual({ ok: false, retryAfterMs: t(1) });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it.each([
+    [Number.NaN, '`NaN` (number)'],
+    [Number.POSITIVE_INFINITY, '`Infinity` (number)'],
+    [Number.NEGATIVE_INFINITY, '`-Infinity` (number)'],
+    ['5', '`"5"` (string)'],
+  ])('pauseUntil(%s) throws a RangeError naming the value, and changes nothing', (time, shown) => {
+    const { bucket } = make(10, 1);
+    const error = caught(() => bucket.pauseUntil(time as number));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toBe(
+      `Expected \`time\` to be a finite clock reading in milliseconds, got ${shown}`,
+    );
+    expect(bucket.peek()).toEqual({ ok: true });
+  });
+
+  it.each([
+    [-1, '`-1` (number)'],
+    [Number.NaN, '`NaN` (number)'],
+    [Number.POSITIVE_INFINITY, '`Infinity` (number)'],
+  ])('pause(%s) throws a RangeError naming the value, and changes nothing', (ms, shown) => {
+    const { bucket } = make(10, 1);
+    const error = caught(() => bucket.pause(ms));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toBe(
+      `Expected \`ms\` to be a finite number of milliseconds from 0 up, got ${shown}`,
+    );
+    expect(bucket.peek()).toEqual({ ok: true });
   });
 });
 

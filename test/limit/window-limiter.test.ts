@@ -27,6 +27,7 @@ import { caught } from '../support/errors.js';
 import { eachTryRow, type TakeRow, type TryRow, takeEachRow } from '../support/limiter-rows.js';
 import { expectSettledInOrder, type Outcome, watch } from '../support/outcome.js';
 import { EPS, propRuns } from '../support/prop.js';
+import { NO_REQUESTS } from '../support/schedule.js';
 import { listeners } from '../support/signals.js';
 import { Actions, expectTakesSettled, type TakeRecord, worstSliding } from '../support/traffic.js';
 
@@ -111,15 +112,10 @@ describe('WindowLimiter: defaults and accessors', () => {
       0,
     ]);
     expect(limiter.stats()).toMatchObject({
+      ...NO_REQUESTS,
       limit: 3,
       windowMs: 1000,
       algorithm: 'sliding-log',
-      granted: 0,
-      tokensGranted: 0,
-      refused: 0,
-      cancelled: 0,
-      timedOut: 0,
-      waiting: 0,
     });
   });
 });

@@ -1,0 +1,18 @@
+/**
+ * Seeded randomness for tests that must replay exactly.
+ */
+
+/**
+ * A small, fast, seeded PRNG (mulberry32): returns floats in [0, 1); the same seed gives the
+ * same sequence.
+ */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
