@@ -2,6 +2,14 @@ export type { RedisConnectionOptions } from './connection.js';
 export { RedisConnection, Script } from './connection.js';
 export { LeaseLostError, RedisUnavailableError } from './errors.js';
 export type {
+  DecisionSource,
+  FailurePolicy,
+  RedisRateLimiterOptions,
+  RedisRateLimiterStats,
+  RedisTakeResult,
+} from './rate-limiter.js';
+export { RedisRateLimiter } from './rate-limiter.js';
+export type {
   RedisPermit,
   RedisSemaphoreAcquireOptions,
   RedisSemaphoreOptions,
