@@ -431,23 +431,25 @@ export class AdaptiveLimiter {
     return partition;
   }
 
-  #grant(partition: Partition): Permit {
+  /** Hands out a permit; `now` is the clock's time when the caller has just read it. */
+  #grant(partition: Partition, now: number = this.#clock.now()): Permit {
     this.#inflight++;
     partition.inflight++;
     this.#acquired++;
-    return new Permit(partition, this.#clock.now(), this.#inflight, this.#settle);
+    return new Permit(partition, now, this.#inflight, this.#settle);
   }
 
   readonly #settle = (permit: Permit, outcome: Outcome): void => {
     this.#inflight--;
     permit.owner.inflight--;
     const previous = this.#limit;
+    let now = Number.NaN; // read once, shared by the sample and the grants below
     if (outcome === 'ignore') {
       this.#ignored++;
     } else {
       if (outcome === 'success') this.#succeeded++;
       else this.#dropped++;
-      const now = this.#clock.now();
+      now = this.#clock.now();
       const sample = {
         rttMs: now - permit.startedAt,
         inflight: permit.inflightAtStart,
@@ -455,7 +457,7 @@ export class AdaptiveLimiter {
       };
       this.#limit = this.#nextLimit(sample, now);
     }
-    this.#dispatch();
+    if (this.#waiting > 0) this.#dispatch(Number.isNaN(now) ? this.#clock.now() : now);
     if (this.#limit !== previous && this.#onLimitChange !== undefined) {
       try {
         this.#onLimitChange(this.#limit, previous);
@@ -484,7 +486,7 @@ export class AdaptiveLimiter {
   }
 
   /** Grants waiters while there is room (invariants 2 and 3). */
-  #dispatch(): void {
+  #dispatch(now: number): void {
     while (this.#waiting > 0 && this.#inflight < this.#limit) {
       const partition = this.#nextPartition();
       const list = partition.waiters;
@@ -492,7 +494,7 @@ export class AdaptiveLimiter {
       list.remove(waiter);
       this.#waiting--;
       release(waiter, this.#clock);
-      waiter.resolve(this.#grant(partition));
+      waiter.resolve(this.#grant(partition, now));
     }
   }
 

@@ -1,16 +1,20 @@
 /**
  * vegas() in Netflix VegasLimitTest's style: one line per sample, each with the limit it must
- * give. `random` is injected everywhere, so probes come when the table says. Then bad options
- * and samples, determinism, and a property: the limit is an integer in [minLimit, maxLimit].
+ * give. `random` is injected everywhere, so probes come when the table says. Both probes
+ * (Netflix's, and the pinned default), alpha and beta as constants and as functions, and the
+ * probe measured before and after on the simulated backend. Then bad options and samples,
+ * determinism, and a property: the limit is an integer in [minLimit, maxLimit].
  *
  * Reading a row: rttNoLoad is the lowest RTT so far, queue = ceil(L · (1 − rttNoLoad / rttMs)),
- * log = max(1, floor(log10(floor(L)))); queue ≤ log → L + 6·log; queue < 3·log → L + log;
- * queue > 6·log → L − log; a drop → L − log.
+ * log = max(1, floor(log10(floor(L)))); queue ≤ log → L + beta; queue < alpha → L + log;
+ * queue > beta → L − log; a drop → L − log; alpha = 3·log and beta = 6·log unless given.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LimitAlgorithm, Sample } from '../../src/adaptive/types.js';
 import { type VegasOptions, vegas } from '../../src/adaptive/vegas.js';
+import { windowed } from '../../src/adaptive/windowed.js';
+import { quantile, seeded, simulate } from '../support/backend.js';
 import { caught } from '../support/errors.js';
 import { propRuns } from '../support/prop.js';
 
@@ -170,10 +174,12 @@ describe('vegas(): smoothing keeps a fractional estimate; the limit is its floor
   });
 });
 
-describe('vegas(): probing rttNoLoad', () => {
+describe("vegas(): Netflix's probe (probe: 'netflix')", () => {
+  // These rows were the default's before the pinned probe; they now pin Netflix's behaviour,
+  // which `probe: 'netflix'` keeps exactly.
   /** Probes every probeMultiplier · L · jitter samples; with multiplier 1 and L = 4, soon. */
   const probing = (random: () => number): LimitAlgorithm =>
-    vegas({ initialLimit: 4, maxLimit: 20, probeMultiplier: 1, random });
+    vegas({ initialLimit: 4, maxLimit: 20, probeMultiplier: 1, random, probe: 'netflix' });
 
   it('a probe sample becomes rttNoLoad even when slower, and moves nothing', () => {
     run(probing(zero), [
@@ -215,6 +221,163 @@ describe('vegas(): probing rttNoLoad', () => {
       { rttMs: 30, inflight: 3, limit: 3 }, // 3 ≥ 1.5: probe, rttNoLoad 30
       { rttMs: 30, inflight: 3, limit: 9 },
     ]);
+  });
+});
+
+describe("vegas(): the pinned probe (the default, probe: 'pinned')", () => {
+  /** As above, with the default probe: due after 2 samples at L = 4. */
+  const probing = (random: () => number, options: VegasOptions = {}): LimitAlgorithm =>
+    vegas({ initialLimit: 4, maxLimit: 20, probeMultiplier: 1, random, ...options });
+
+  it('pins the limit at minLimit until a request that started alone ends; its RTT is rttNoLoad', () => {
+    run(probing(zero), [
+      { rttMs: 10, inflight: 4, limit: 4 }, // 1 < 2: sets rttNoLoad 10
+      { rttMs: 20, inflight: 4, limit: 1 }, // 2 ≥ 2: due; 4 in flight may have queued: pin
+      { rttMs: 30, inflight: 3, limit: 1 }, // started before the pin: moves nothing
+      { rttMs: 5, inflight: 2, limit: 1 }, // faster, but not alone: not a new minimum either
+      { rttMs: 15, inflight: 1, limit: 4 }, // started alone: rttNoLoad 15, the limit returns
+      { rttMs: 15, inflight: 4, limit: 10 }, // no queue against 15: + 6
+    ]);
+  });
+
+  it('a drop while pinned lowers the limit that comes back', () => {
+    run(probing(zero), [
+      { rttMs: 10, inflight: 4, limit: 4 },
+      { rttMs: 20, inflight: 4, limit: 1 }, // pinned
+      { rttMs: 20, inflight: 3, dropped: true, limit: 1 }, // the estimate 4 → 3
+      { rttMs: 12, inflight: 1, limit: 3 }, // rttNoLoad 12; back to 3
+    ]);
+  });
+
+  it('takes a qualifying sample at once, without pinning (a quiet period)', () => {
+    run(probing(zero), [
+      { rttMs: 10, inflight: 1, limit: 4 }, // sets rttNoLoad 10
+      { rttMs: 20, inflight: 1, limit: 4 }, // due and started alone: rttNoLoad 20 (slower)
+      { rttMs: 20, inflight: 4, limit: 10 }, // no queue against 20: + 6
+    ]);
+  });
+
+  it('pins at minLimit, whatever it is', () => {
+    run(probing(zero, { minLimit: 2 }), [
+      { rttMs: 10, inflight: 4, limit: 4 },
+      { rttMs: 20, inflight: 3, limit: 2 }, // due; 3 > minLimit 2: pin at 2
+      { rttMs: 14, inflight: 2, limit: 4 }, // 2 ≤ 2: rttNoLoad 14
+    ]);
+  });
+
+  it('calls `random` once per completed probe, not when it pins', () => {
+    let calls = 0;
+    const v = probing(() => {
+      calls++;
+      return 0;
+    });
+    expect(calls).toBe(1);
+    v.update({ rttMs: 10, inflight: 4, dropped: false }, 0);
+    v.update({ rttMs: 20, inflight: 4, dropped: false }, 10); // pins
+    expect(v.limit).toBe(1);
+    expect(calls).toBe(1);
+    v.update({ rttMs: 12, inflight: 1, dropped: false }, 20); // the probe's sample
+    expect(calls).toBe(2);
+    expect(v.limit).toBe(4);
+  });
+});
+
+describe('vegas(): alpha and beta', () => {
+  it("constants, as Netflix's alpha(int) and beta(int): grow by beta at no queue, hold up to beta", () => {
+    run(create({ alpha: 1, beta: 2 }), [
+      { rttMs: 10, inflight: 10, limit: 10 }, // sets rttNoLoad
+      { rttMs: 12, inflight: 10, limit: 10 }, // queue ceil(1.67) = 2: not > beta 2, hold
+      { rttMs: 14, inflight: 10, limit: 9 }, // queue ceil(2.86) = 3 > 2: − log
+      { rttMs: 10, inflight: 9, limit: 11 }, // queue 0 ≤ log 1: + beta 2
+    ]);
+  });
+
+  it("functions of the limit, as Netflix's alpha(Function): a queue of 10–20 % of it", () => {
+    const asked: number[] = [];
+    const alpha = (limit: number): number => {
+      asked.push(limit);
+      return limit / 10;
+    };
+    const beta = (limit: number): number => limit / 5;
+    run(vegas({ initialLimit: 100, maxLimit: 200, alpha, beta, random: zero }), [
+      { rttMs: 10, inflight: 100, limit: 100 }, // sets rttNoLoad
+      { rttMs: 11, inflight: 100, limit: 100 }, // queue 10: not < alpha 10, not > beta 20
+      { rttMs: 10.5, inflight: 100, limit: 102 }, // queue 5 < 10: + log 2
+      { rttMs: 14, inflight: 102, limit: 100 }, // queue ceil(29.1) = 30 > 20.4: − 2
+      { rttMs: 10, inflight: 100, limit: 120 }, // queue 0 ≤ 2: + beta(100) = 20
+    ]);
+    expect(asked).toEqual([100, 100, 102, 100]);
+  });
+
+  it('a function that answers something other than a finite number from 0 up throws', () => {
+    for (const answer of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+      const v = create({ beta: () => answer });
+      v.update({ rttMs: 10, inflight: 10, dropped: false }, 0);
+      const error = caught(() => v.update({ rttMs: 20, inflight: 10, dropped: false }, 10));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toBe(
+        `Expected \`vegas.beta\` to return a finite number from 0 up, got \`${answer}\` (number)`,
+      );
+      expect(v.limit).toBe(10);
+    }
+  });
+});
+
+describe('vegas(): the probe, measured on the simulated backend (test/support/backend.ts)', () => {
+  // The figures of vegas.ts's doc comment: N workers, ±10 % jitter, unlimited demand, workers
+  // halved at 2000·S; the mean limit over [1000·S, 2000·S) and over [3000·S, 4000·S).
+  const S = 2;
+  const measure = (algorithm: LimitAlgorithm, workers: number) => {
+    const { limits, latencies } = simulate({
+      algorithm,
+      workers,
+      serviceMs: S,
+      durationMs: 4000 * S,
+      halveAtMs: 2000 * S,
+      seed: 1,
+    });
+    const mean = (from: number, to: number): number => {
+      const xs = limits.filter(([t]) => t >= from * S && t < to * S).map(([, l]) => l);
+      return xs.reduce((a, b) => a + b, 0) / xs.length;
+    };
+    const p99 = quantile(
+      latencies.filter(([t]) => t >= 1000 * S && t < 2000 * S).map(([, l]) => l / S),
+      0.99,
+    );
+    return { before: mean(1000, 2000), after: mean(3000, 4000), p99 };
+  };
+  const tenth = (limit: number): number => Math.max(1, Math.floor(limit / 10));
+  const fifth = (limit: number): number => Math.max(1, Math.floor(limit / 5));
+  const tuned = (probe: 'pinned' | 'netflix'): LimitAlgorithm =>
+    windowed(
+      vegas({
+        initialLimit: 2,
+        alpha: tenth,
+        beta: fifth,
+        smoothing: 0.5,
+        random: seeded(7),
+        probe,
+      }),
+      { windowMs: 2 * S, minSamples: 1 },
+    );
+
+  it("with Netflix's probe the limit misses the halving; pinned, it follows (16 workers → 8)", () => {
+    const netflix = measure(tuned('netflix'), 16);
+    const pinned = measure(tuned('pinned'), 16);
+    expect(netflix.after).toBeGreaterThan(16); // 17.8: the probe adopted queued RTTs
+    expect(pinned.before).toBeGreaterThan(16); // 18.7
+    expect(pinned.before).toBeLessThan(20);
+    expect(pinned.after).toBeGreaterThan(8); // 8.8
+    expect(pinned.after).toBeLessThan(10);
+  });
+
+  it('defaults, one update per sample, 4 workers: the pinned probe halves the queue kept', () => {
+    const netflix = measure(vegas({ random: seeded(7), probe: 'netflix' }), 4);
+    const pinned = measure(vegas({ random: seeded(7) }), 4);
+    expect(netflix.before).toBeGreaterThan(12); // 14.3: ratcheted up by probes
+    expect(netflix.p99).toBeGreaterThan(6); // 7.5·S
+    expect(pinned.before).toBeLessThan(9); // 7.8 = N + 3..6, alpha..beta
+    expect(pinned.p99).toBeLessThan(3.5); // 3.3·S
   });
 });
 
@@ -270,6 +433,30 @@ describe('vegas(): bad options', () => {
       TypeError,
       'Expected `vegas.random` to be a function, got `0.5` (number)',
     ],
+    ...[-1, 1.5, Number.NaN, '3'].map((v): [string, unknown, typeof RangeError, string] => [
+      `alpha ${String(v)}`,
+      { alpha: v },
+      RangeError,
+      `Expected \`vegas.alpha\` to be an integer from 0 up or a function of the limit, got ${typeof v === 'string' ? `\`"${v}"\` (string)` : `\`${v}\` (number)`}`,
+    ]),
+    [
+      'beta 0.5',
+      { beta: 0.5 },
+      RangeError,
+      'Expected `vegas.beta` to be an integer from 0 up or a function of the limit, got `0.5` (number)',
+    ],
+    [
+      'beta below alpha',
+      { alpha: 2, beta: 1 },
+      RangeError,
+      'Expected `vegas.beta` (1) to be at least `vegas.alpha` (2)',
+    ],
+    [
+      "probe 'bbr'",
+      { probe: 'bbr' },
+      RangeError,
+      "Expected `vegas.probe` to be one of 'pinned', 'netflix', got `\"bbr\"` (string)",
+    ],
     ...[1, -0.1, Number.NaN].map((v): [string, unknown, typeof RangeError, string] => [
       `random returning ${v}`,
       { random: () => v },
@@ -313,6 +500,9 @@ const optionsArb: fc.Arbitrary<VegasOptions> = fc.integer({ min: 1, max: 50 }).c
       initialLimit: fc.integer({ min: minLimit, max: maxLimit }),
       smoothing: fc.double({ min: 0.01, max: 1, noNaN: true }),
       probeMultiplier: fc.integer({ min: 1, max: 40 }),
+      probe: fc.constantFrom('pinned' as const, 'netflix' as const),
+      alpha: fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }),
+      beta: fc.option(fc.integer({ min: 10, max: 30 }), { nil: undefined }),
       random: fc
         .array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1 })
         .map((numbers) => {
