@@ -1,6 +1,24 @@
+export type {
+  DeadLetter,
+  Delivery,
+  NackOptions,
+  RedisChannelOptions,
+  RedisChannelStats,
+  RedisConsumeOptions,
+  RedisHandlerContext,
+  RedisOverflowPolicy,
+  RedisSendOptions,
+  RedisSendOutcome,
+  RedisSendResult,
+  RedisSent,
+  RedisSentEvicting,
+  RedisTrySendOptions,
+  Serializer,
+} from './channel.js';
+export { RedisChannel } from './channel.js';
 export type { RedisConnectionOptions } from './connection.js';
 export { RedisConnection, Script } from './connection.js';
-export { LeaseLostError, RedisUnavailableError } from './errors.js';
+export { LeaseLostError, RedisChannelLostError, RedisUnavailableError } from './errors.js';
 export type {
   DecisionSource,
   FailurePolicy,
