@@ -106,6 +106,7 @@ describe('RedisSemaphore faults', () => {
       const sem = new RedisSemaphore({ connection, name: 'down', capacity: 1, leaseMs: 600 });
       const held = (await sem.tryAcquire())!;
       const waiter = sem.acquire();
+      waiter.catch(() => {}); // it may reject during the kill below, before it is awaited
       await eventually(() => expect(sem.waiting).toBe(1));
       await sleep(50); // the waiter is in BLPOP
       await own.kill();
