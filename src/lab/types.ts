@@ -57,6 +57,12 @@ export type LimiterSpec =
       readonly burst: number;
       /** Where it acts: on the producer's sends (admission, the design note's third program) or the consumers' takes. Default 'consumers'. */
       readonly at?: 'producers' | 'consumers' | undefined;
+      /**
+       * At the producers only: an item that finds no token is skipped (`'try'`: `tryTake`, the
+       * design note's program, reason `skipped`), or its producer waits for the token (`'wait'`:
+       * a reservation; the time counts as blocked). Default: the producer's own `mode`.
+       */
+      readonly mode?: 'wait' | 'try' | undefined;
     }
   | {
       readonly kind: 'adaptive';
@@ -117,7 +123,7 @@ export interface ConfigReport {
   readonly config: PipeConfig;
   readonly produced: number;
   readonly delivered: number;
-  /** Items that never reached a consumer, by reason (the channel's drop reasons, plus `skipped`: refused by an admission limiter, `rejected`: a full `reject` channel). */
+  /** Items that never reached a consumer, by reason (the channel's drop reasons, plus `skipped`: refused by an admission limiter, `rejected`: refused by a full channel — a `reject` one, or a `block` one for a producer in `'try'` mode). */
   readonly dropped: Readonly<Record<string, number>>;
   /** Delivered items per second of simulated time. */
   readonly throughputPerSec: number;
