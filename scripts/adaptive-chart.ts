@@ -71,7 +71,8 @@ const f = (x: number): string => x.toFixed(1);
 
 const out: string[] = [];
 out.push(
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="12" role="img" aria-labelledby="chart-title">`,
+  '<title id="chart-title">The limit of each adaptive algorithm over time against a simulated backend of 16 workers, halved to 8 mid-run</title>',
   `<rect width="${WIDTH}" height="${HEIGHT}" fill="#fff"/>`,
   `<text x="${LEFT}" y="24" font-size="16" font-weight="bold">Adaptive limit over time: ${CHART_WORKERS} workers, halved to ${CHART_WORKERS / 2} at ${HALVE_AT}·S</text>`,
   `<text x="${LEFT}" y="44" fill="#444">Service time S with ±10 % jitter, unlimited demand. Shaded: within 25 % of the workers. Solid grey: N = ${CHART_WORKERS}; dashed: N/2 = ${CHART_WORKERS / 2}. Time in units of S (S = ${CHART_SERVICE_MS} ms: the run is ${(DURATION * CHART_SERVICE_MS) / 1000} s).</text>`,

@@ -42,6 +42,13 @@ export { windowed } from './adaptive/windowed.js';
 export { Channel } from './channel/channel.js';
 export type { CoDelOptions } from './channel/codel.js';
 export type {
+  ChannelDropMessage,
+  ChannelWaitMessage,
+  ChannelWaitOp,
+  ChannelWaitOutcome,
+} from './channel/diagnostics.js';
+export { channelDiagnostics } from './channel/diagnostics.js';
+export type {
   ReceiveCase,
   ReceiveCaseResult,
   SelectCase,
@@ -130,6 +137,8 @@ export { fromAsyncIterable, toReadableStream, toWritableStream } from './flow/we
 export { InvariantError } from './internal/invariant.js';
 export type { AllOfOptions } from './limit/composite.js';
 export { allOf } from './limit/composite.js';
+export type { LimiterWaitMessage, LimiterWaitOutcome } from './limit/diagnostics.js';
+export { limiterDiagnostics } from './limit/diagnostics.js';
 export type { KeyedLimiterOptions, KeyOverflowPolicy } from './limit/keyed.js';
 export { KeyedLimiter, KeyLimitError } from './limit/keyed.js';
 export type { LimitedOptions } from './limit/limited.js';

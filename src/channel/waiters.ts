@@ -41,6 +41,12 @@ export class SendWaiter<T> implements Linked<SendWaiter<T>> {
   unlisten: (() => void) | undefined = undefined;
   /** The timeout of a plain send. */
   timer: TimerHandle | undefined = undefined;
+  /**
+   * When a plain send's wait started, if that was published. `undefined`, not a number, when
+   * it was not: a field that starts as a non-integer number is boxed, one more allocation per
+   * wait (measured: +20% on a rendezvous channel).
+   */
+  since: number | undefined = undefined;
 
   constructor(
     readonly item: T,
@@ -59,6 +65,7 @@ export class ReceiveWaiter<T> implements Linked<ReceiveWaiter<T>> {
   reject: (error: unknown) => void = unset;
   unlisten: (() => void) | undefined = undefined;
   timer: TimerHandle | undefined = undefined;
+  since: number | undefined = undefined;
 
   constructor(
     /** {@link RECEIVE} or {@link ITERATE}. */

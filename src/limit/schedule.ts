@@ -23,6 +23,10 @@
  *    reservations have fixed times, and a waiter moved up past one could break the limit at
  *    that instant. Meanwhile a cancellation gives back only what no later request has been
  *    promised (golang.org/x/time/rate's CancelAt, counted in tokens).
+ *
+ * Diagnostics (./diagnostics.ts): a `take` that waits publishes its start as its last step, and
+ * its end on a microtask queued where the waiter is settled; each behind one `hasSubscribers`
+ * read (the end: one field test), so a limiter nobody observes builds no message.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import { TimeoutError } from '../errors.js';
@@ -30,7 +34,8 @@ import { checkSignal, listenForAbort } from '../internal/abort.js';
 import { invariant } from '../internal/invariant.js';
 import { checkDuration, checkOptions } from '../internal/validate.js';
 import { type Linked, WaiterList } from '../internal/waiter-list.js';
-import type { Reservation, TakeOptions, TakeResult } from './types.js';
+import { LIMITER_WAIT, type LimiterWaitOutcome } from './diagnostics.js';
+import type { RateLimiter, Reservation, TakeOptions, TakeResult } from './types.js';
 
 /** A limiter's arithmetic. Times are clock milliseconds; `n` is already validated. */
 export interface Ledger {
@@ -78,6 +83,8 @@ class Waiter implements Linked<Waiter> {
   next: Waiter | undefined = undefined;
   list: object | undefined = undefined;
   unlisten: (() => void) | undefined = undefined;
+  /** When the wait started, if that was published (`undefined`, not a number: no boxing). */
+  since: number | undefined = undefined;
 
   constructor(
     readonly n: number,
@@ -113,6 +120,7 @@ export function schedulerOf(limiter: object): Scheduler | undefined {
 }
 
 export class Scheduler {
+  readonly #owner: RateLimiter;
   readonly #clock: Clock;
   readonly #ledger: Ledger;
   readonly #waiters = new WaiterList<Waiter>();
@@ -130,7 +138,8 @@ export class Scheduler {
   #timedOut = 0;
 
   /** `owner` is the public limiter this scheduler serves, so `allOf` can find it. */
-  constructor(clock: Clock, ledger: Ledger, owner: object) {
+  constructor(clock: Clock, ledger: Ledger, owner: RateLimiter) {
+    this.#owner = owner;
     this.#clock = clock;
     this.#ledger = ledger;
     this.#now = clock.now();
@@ -210,10 +219,15 @@ export class Scheduler {
         waiter.unlisten = listenForAbort(signal, (reason) => {
           waiter.unlisten = undefined;
           this.#leave(waiter);
+          this.#waitEnded(waiter, 'aborted');
           reject(reason);
         });
       }
       this.#arm(now);
+      if (LIMITER_WAIT.hasSubscribers) {
+        waiter.since = now;
+        LIMITER_WAIT.publish({ phase: 'start', limiter: this.#owner, n, delayMs: wait });
+      }
     });
   }
 
@@ -374,6 +388,7 @@ export class Scheduler {
     this.#timerAt = Number.POSITIVE_INFINITY;
     for (const [w, at] of expired) {
       if (w.unlisten !== undefined) w.unlisten();
+      this.#waitEnded(w, 'timeout');
       // The wait as the caller sees it: from its call (deadline − timeoutMs) to its new time.
       w.reject(TimeoutError.wouldExceed(at - (w.deadline - w.timeoutMs), w.timeoutMs));
     }
@@ -412,7 +427,28 @@ export class Scheduler {
     this.#arm(now);
     for (const w of released) {
       if (w.unlisten !== undefined) w.unlisten();
+      this.#waitEnded(w, 'ok');
       w.resolve();
     }
   };
+
+  /**
+   * A waiter left: if its start was published, queue its end. On a microtask, because this
+   * runs inside a state change and a subscriber is user code.
+   */
+  #waitEnded(waiter: Waiter, outcome: LimiterWaitOutcome): void {
+    const since = waiter.since;
+    if (since === undefined) return;
+    waiter.since = undefined;
+    const message = {
+      phase: 'end',
+      limiter: this.#owner,
+      n: waiter.n,
+      outcome,
+      waitedMs: this.#now - since,
+    } as const;
+    queueMicrotask(() => {
+      if (LIMITER_WAIT.hasSubscribers) LIMITER_WAIT.publish(message);
+    });
+  }
 }
