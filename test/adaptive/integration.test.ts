@@ -130,6 +130,33 @@ describe('consume with an adaptive limiter', () => {
   });
 });
 
+describe('consume with an adaptive limiter: a failed wait for a permit', () => {
+  it('a full backlog is a failed attempt, handled by the error policy', async () => {
+    const clock = new ManualClock();
+    const limiter = new AdaptiveLimiter({ algorithm: new Scripted(1), clock, maxBacklog: 0 });
+    const other = limiter.tryAcquire(); // the only place is taken, and nobody may wait
+    const ch = new Channel<number>({ capacity: 10 });
+    ch.trySend(1);
+    ch.trySend(2);
+    ch.close();
+    const errors: unknown[] = [];
+    const handled: number[] = [];
+    const pool = consume(ch, (n: number) => void handled.push(n), {
+      concurrency: limiter,
+      onError: 'skip',
+      onHandlerError: (error) => errors.push(error),
+      clock,
+    });
+    const result = await pool.done;
+    expect(result.ended).toBe('drained');
+    expect(handled).toEqual([]);
+    expect(pool.stats()).toMatchObject({ skipped: 2, handled: 0 });
+    expect(errors.map((e) => (e as Error).name)).toEqual(['BacklogFullError', 'BacklogFullError']);
+    other?.ignore();
+    expect(limiter.stats()).toMatchObject({ inflight: 0, rejected: 2 });
+  });
+});
+
 describe('pipeline stage with an adaptive limiter', () => {
   it('runs at most the limit, keeps input order, and frees every permit', async () => {
     const clock = new ManualClock();
