@@ -24,7 +24,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { checkClock } from '../clock.js';
 import { BacklogFullError, TimeoutError } from '../errors.js';
-import { checkSignal, listenForAbort } from '../internal/abort.js';
+import { checkSignal, disarm, listenForAbort } from '../internal/abort.js';
 import { describe } from '../internal/describe.js';
 import { invariant } from '../internal/invariant.js';
 import { reportHookError } from '../internal/report.js';
@@ -493,7 +493,7 @@ export class AdaptiveLimiter {
       const waiter = (this.#lifo ? list.tail : list.head) as Waiter;
       list.remove(waiter);
       this.#waiting--;
-      release(waiter, this.#clock);
+      disarm(waiter, this.#clock);
       waiter.resolve(this.#grant(partition, now));
     }
   }
@@ -519,20 +519,12 @@ export class AdaptiveLimiter {
   #leave(waiter: Waiter, error: unknown): void {
     if (!waiter.partition.waiters.remove(waiter)) return;
     this.#waiting--;
-    release(waiter, this.#clock);
+    disarm(waiter, this.#clock);
     waiter.reject(error);
   }
 }
 
 const ORDERS = ['fifo', 'lifo'] as const;
-
-/** Removes a settled waiter's abort listener and timer. */
-function release(waiter: Waiter, clock: Clock): void {
-  waiter.unlisten?.();
-  waiter.unlisten = undefined;
-  if (waiter.timer !== undefined) clock.clearTimer(waiter.timer);
-  waiter.timer = undefined;
-}
 
 function isTimeout(error: unknown): boolean {
   return (

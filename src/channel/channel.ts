@@ -32,7 +32,7 @@
  */
 import { type Clock, checkClock } from '../clock.js';
 import { ChannelClosedError, ChannelFullError, TimeoutError } from '../errors.js';
-import { checkSignal, listenForAbort } from '../internal/abort.js';
+import { checkSignal, disarm, listenForAbort } from '../internal/abort.js';
 import { describe } from '../internal/describe.js';
 import { invariant } from '../internal/invariant.js';
 import { reportHookError } from '../internal/report.js';
@@ -967,14 +967,7 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** Ends a plain waiter's wait: its listener, its timer, and the published end if it began. */
   #cleanup(waiter: SendWaiter<T> | ReceiveWaiter<T>, outcome: ChannelWaitOutcome): void {
-    if (waiter.unlisten !== undefined) {
-      waiter.unlisten();
-      waiter.unlisten = undefined;
-    }
-    if (waiter.timer !== undefined) {
-      this.#clock.clearTimer(waiter.timer);
-      waiter.timer = undefined;
-    }
+    disarm(waiter, this.#clock);
     if (waiter.since !== undefined) this.#waitEnded(waiter, waiter.since, outcome);
   }
 

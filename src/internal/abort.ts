@@ -2,6 +2,7 @@
  * AbortSignal helpers. Every listener added here is removed by the function it returns, so a
  * waiter that settles for any reason leaves nothing behind on a long-lived signal.
  */
+import type { Clock, TimerHandle } from '../clock.js';
 import { describe } from './describe.js';
 
 /**
@@ -37,4 +38,22 @@ export function listenForAbort(
   };
   signal.addEventListener('abort', listener);
   return () => signal.removeEventListener('abort', listener);
+}
+
+/** A waiter that may hold an abort listener (`unlisten` removes it) and a timeout timer. */
+export interface Disarmable {
+  unlisten: (() => void) | undefined;
+  timer: TimerHandle | undefined;
+}
+
+/** Removes `waiter`'s abort listener and clears its timer, if it has them; safe to call twice. */
+export function disarm(waiter: Disarmable, clock: Clock): void {
+  if (waiter.unlisten !== undefined) {
+    waiter.unlisten();
+    waiter.unlisten = undefined;
+  }
+  if (waiter.timer !== undefined) {
+    clock.clearTimer(waiter.timer);
+    waiter.timer = undefined;
+  }
 }

@@ -527,6 +527,19 @@ function timeSeries(
   );
 }
 
+/** The x axis of every chart over time: its title, its end, and the scenario's moments marked on it. */
+function timeAxis(view: View): {
+  xTitle: string;
+  xMax: number;
+  xRefs: { at: number; label: string }[];
+} {
+  return {
+    xTitle: `time (${view.timeUnit.name})`,
+    xMax: view.timeMaxMs / view.timeUnit.ms,
+    xRefs: timeRefs(view),
+  };
+}
+
 function timeRefs(view: View): { at: number; label: string }[] {
   const scenario = view.report.scenario;
   const refs: { at: number; label: string }[] = [];
@@ -558,9 +571,8 @@ function depthStripsChart(view: View): string {
     id: 'compare-depth',
     title: 'Queue depth over time, every configuration',
     desc: view.configs.map((config) => depthSummary(config.report)).join(' '),
-    xTitle: `time (${view.timeUnit.name})`,
+    ...timeAxis(view),
     yTitle: 'queue depth (items)',
-    xMax: view.timeMaxMs / view.timeUnit.ms,
     yMax: view.depthMax,
     yInteger: true,
     rows: view.configs.map((config) => ({
@@ -572,7 +584,6 @@ function depthStripsChart(view: View): string {
         label: `capacity ${count(config.report.config?.capacity)}`,
       },
     })),
-    xRefs: timeRefs(view),
   });
 }
 
@@ -793,15 +804,13 @@ function depthChart(view: View, config: ConfigView): string {
     id: `${config.id}-depth`,
     title: `Queue depth over time: ${r.label}`,
     desc: depthSummary(r),
-    xTitle: `time (${view.timeUnit.name})`,
+    ...timeAxis(view),
     yTitle: 'queue depth (items)',
-    xMax: view.timeMaxMs / view.timeUnit.ms,
     yMax: view.depthMax,
     yInteger: true,
     series: [
       { label: 'queue depth', color: config.color, points: timeSeries(view, r, 1), area: true },
     ],
-    xRefs: timeRefs(view),
     yRefs: [{ at: finite(r.config?.capacity), label: `capacity ${count(r.config?.capacity)}` }],
   });
 }
@@ -816,16 +825,14 @@ function cumulativeChart(view: View, config: ConfigView): string {
       last === undefined
         ? `${r.label}: no samples.`
         : `${r.label}: by ${ms(last[0])}, ${count(last[2])} delivered and ${count(last[3])} dropped; in all ${count(r.delivered)} delivered and ${count(config.droppedTotal)} dropped of ${count(r.produced)} produced.`,
-    xTitle: `time (${view.timeUnit.name})`,
+    ...timeAxis(view),
     yTitle: 'items (cumulative)',
-    xMax: view.timeMaxMs / view.timeUnit.ms,
     yMax: view.countMax,
     yInteger: true,
     series: [
       { label: 'delivered', color: DELIVERED_COLOR, points: timeSeries(view, r, 2) },
       { label: 'dropped', color: droppedColor(view, r), points: timeSeries(view, r, 3) },
     ],
-    xRefs: timeRefs(view),
   });
 }
 

@@ -212,6 +212,31 @@ function xAxis(
   return parts.join('');
 }
 
+/** Vertical grid lines across the frame at each of `ticks` (values, placed by `scale`). */
+function xGrid(frame: Frame, ticks: readonly number[], scale: (v: number) => number): string {
+  const parts: string[] = ['<g class="axis axis-x">'];
+  for (const tick of ticks)
+    parts.push(
+      `<line x1="${n(scale(tick))}" y1="${n(frame.top)}" x2="${n(scale(tick))}" y2="${n(frame.bottom)}" stroke="${GRID_COLOR}"/>`,
+    );
+  parts.push('</g>');
+  return parts.join('');
+}
+
+/** `xAxis` for a value scale: a tick at each of `ticks`, placed by `scale`, labelled with its number. */
+function xValueAxis(
+  frame: Frame,
+  ticks: readonly number[],
+  scale: (v: number) => number,
+  title: string,
+): string {
+  return xAxis(
+    frame,
+    ticks.map((tick) => ({ x: scale(tick), label: formatNumber(tick) })),
+    title,
+  );
+}
+
 function leftMargin(labels: readonly string[]): number {
   return 26 + Math.max(2, ...labels.map((label) => label.length)) * CHAR + 8;
 }
@@ -321,13 +346,7 @@ export function lineChart(spec: LineChartSpec): string {
   const y = linear(0, yTop, frame.bottom, frame.top);
   const parts: string[] = [open(spec.id, height, spec.title, spec.desc, 'line'), legendSvg];
   parts.push(yAxis(frame, yTicks, y, spec.yTitle));
-  parts.push(
-    xAxis(
-      frame,
-      xTicks.map((tick) => ({ x: x(tick), label: formatNumber(tick) })),
-      spec.xTitle,
-    ),
-  );
+  parts.push(xValueAxis(frame, xTicks, x, spec.xTitle));
   for (const ref of spec.yRefs ?? []) {
     if (!(Number.isFinite(ref.at) && ref.at >= 0 && ref.at <= yTop)) continue;
     parts.push(
@@ -429,19 +448,7 @@ export function stripsChart(spec: StripsChartSpec): string {
   const height = frame.bottom + 44;
   const x = linear(0, xMax, frame.left, frame.right);
   const parts: string[] = [open(spec.id, height, spec.title, spec.desc, 'strips'), legendSvg];
-  parts.push('<g class="axis axis-x">');
-  for (const tick of xTicks)
-    parts.push(
-      `<line x1="${n(x(tick))}" y1="${n(frame.top)}" x2="${n(x(tick))}" y2="${n(frame.bottom)}" stroke="${GRID_COLOR}"/>`,
-    );
-  parts.push('</g>');
-  parts.push(
-    xAxis(
-      frame,
-      xTicks.map((tick) => ({ x: x(tick), label: formatNumber(tick) })),
-      spec.xTitle,
-    ),
-  );
+  parts.push(xGrid(frame, xTicks, x), xValueAxis(frame, xTicks, x, spec.xTitle));
   spec.rows.forEach((row, r) => {
     const stripTop = frame.top + r * (stripHeight + gap);
     const stripBottom = stripTop + stripHeight;
@@ -641,19 +648,7 @@ export function barChart(spec: BarChartSpec): string {
     open(spec.id, height, spec.title, spec.desc, `bars-${spec.mode}`),
     legendSvg,
   ];
-  parts.push('<g class="axis axis-x">');
-  for (const tick of xTicks)
-    parts.push(
-      `<line x1="${n(x(tick))}" y1="${n(frame.top)}" x2="${n(x(tick))}" y2="${n(frame.bottom)}" stroke="${GRID_COLOR}"/>`,
-    );
-  parts.push('</g>');
-  parts.push(
-    xAxis(
-      frame,
-      xTicks.map((tick) => ({ x: x(tick), label: formatNumber(tick) })),
-      spec.xTitle,
-    ),
-  );
+  parts.push(xGrid(frame, xTicks, x), xValueAxis(frame, xTicks, x, spec.xTitle));
   spec.rows.forEach((row, r) => {
     const rowTop = frame.top + r * rowHeight + 7;
     const label = labels[r]!;

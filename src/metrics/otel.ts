@@ -14,7 +14,7 @@
 import type { Attributes, BatchObservableCallback, Meter, Observable } from '@opentelemetry/api';
 import { describe } from '../internal/describe.js';
 import { otelName, type SluiceSources, type SourceKindSpec } from './readings.js';
-import { type SluiceMetrics, SourceSet } from './sources.js';
+import { metricsHandle, type SluiceMetrics, SourceSet } from './sources.js';
 
 /**
  * Creates sluice's instruments on `meter` and observes `sources` at each collection. Only the
@@ -73,19 +73,10 @@ export function observeSluiceMetrics(meter: Meter, sources?: SluiceSources): Slu
     callbacks.push([callback, instruments]);
   };
   set = new SourceSet(sources, onKind);
-  return {
-    add(kind, name, primitive) {
-      set.add(kind, name, primitive);
-    },
-    remove(kind, name) {
-      return set.remove(kind, name);
-    },
-    unregister() {
-      set.close();
-      for (const [callback, instruments] of callbacks) {
-        meter.removeBatchObservableCallback(callback, instruments);
-      }
-      callbacks.length = 0;
-    },
-  };
+  return metricsHandle(set, () => {
+    for (const [callback, instruments] of callbacks) {
+      meter.removeBatchObservableCallback(callback, instruments);
+    }
+    callbacks.length = 0;
+  });
 }

@@ -18,7 +18,7 @@ import {
   type SluiceSources,
   type SourceKindSpec,
 } from './readings.js';
-import { type SluiceMetrics, SourceSet } from './sources.js';
+import { metricsHandle, type SluiceMetrics, SourceSet } from './sources.js';
 
 /** Options for {@link registerSluiceMetrics}. */
 export interface PrometheusMetricsOptions {
@@ -94,18 +94,7 @@ export function registerSluiceMetrics(
     unregister();
     throw error;
   }
-  return {
-    add(kind, name, primitive) {
-      set.add(kind, name, primitive);
-    },
-    remove(kind, name) {
-      return set.remove(kind, name);
-    },
-    unregister() {
-      set.close();
-      unregister();
-    },
-  };
+  return metricsHandle(set, unregister);
 }
 
 function createMetric(

@@ -37,6 +37,22 @@ export interface SluiceMetrics {
 
 const KIND_NAMES = SOURCE_KINDS.map((spec) => spec.kind);
 
+/** The handle an exporter returns: `add`/`remove` go to `set`; `unregister` closes it, then runs `release`. */
+export function metricsHandle(set: SourceSet, release: () => void): SluiceMetrics {
+  return {
+    add(kind, name, primitive) {
+      set.add(kind, name, primitive);
+    },
+    remove(kind, name) {
+      return set.remove(kind, name);
+    },
+    unregister() {
+      set.close();
+      release();
+    },
+  };
+}
+
 export class SourceSet {
   readonly #byKind = new Map<SourceKind, Map<string, unknown>>();
   readonly #onKind: (spec: SourceKindSpec) => void;

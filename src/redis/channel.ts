@@ -47,7 +47,7 @@ import type { DropHandler, NotSent, ReceiveResult, WaitOptions } from '../channe
 import { type Clock, checkClock, type TimerHandle } from '../clock.js';
 import { ChannelClosedError, ChannelFullError, TimeoutError } from '../errors.js';
 import type { ErrorPolicy, HandlerContext, WorkerPool } from '../flow/consume.js';
-import { checkSignal, listenForAbort } from '../internal/abort.js';
+import { checkSignal, disarm, listenForAbort } from '../internal/abort.js';
 import { describe } from '../internal/describe.js';
 import { reportHookError } from '../internal/report.js';
 import {
@@ -954,14 +954,7 @@ export class RedisChannel<T> {
   }
 
   #cleanup(op: Operation): void {
-    if (op.unlisten !== undefined) {
-      op.unlisten();
-      op.unlisten = undefined;
-    }
-    if (op.timer !== undefined) {
-      this.#clock.clearTimer(op.timer);
-      op.timer = undefined;
-    }
+    disarm(op, this.#clock);
   }
 
   #end(op: Operation): void {

@@ -6,29 +6,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AimdOptions, aimd } from '../../src/adaptive/aimd.js';
-import type { LimitAlgorithm, Sample } from '../../src/adaptive/types.js';
+import type { Sample } from '../../src/adaptive/types.js';
+import {
+  badBoundsRows,
+  type ErrorRow,
+  limitAlwaysInBounds,
+  runRows,
+} from '../support/algorithm.js';
 import { caught } from '../support/errors.js';
 import { propRuns } from '../support/prop.js';
-
-/** One sample and the limit after it. `dropped` defaults to false. */
-interface Row {
-  readonly rttMs: number;
-  readonly inflight: number;
-  readonly dropped?: boolean;
-  readonly limit: number;
-}
-
-/** Feeds the rows in order, 10 ms apart; after each, the answer and `limit` must be the row's. */
-function run(algorithm: LimitAlgorithm, rows: readonly Row[]): void {
-  rows.forEach((row, i) => {
-    const answer = algorithm.update(
-      { rttMs: row.rttMs, inflight: row.inflight, dropped: row.dropped ?? false },
-      i * 10,
-    );
-    expect(answer, `row ${i}: ${JSON.stringify(row)}`).toBe(row.limit);
-    expect(algorithm.limit, `row ${i}: limit`).toBe(row.limit);
-  });
-}
 
 describe('aimd(): Netflix AIMDLimitTest', () => {
   it('starts at initialLimit', () => {
@@ -36,11 +22,11 @@ describe('aimd(): Netflix AIMDLimitTest', () => {
   });
 
   it('increases on success', () => {
-    run(aimd({ initialLimit: 10 }), [{ rttMs: 1, inflight: 10, limit: 11 }]);
+    runRows(aimd({ initialLimit: 10 }), [{ rttMs: 1, inflight: 10, limit: 11 }]);
   });
 
   it('decreases on drops', () => {
-    run(aimd({ initialLimit: 10 }), [{ rttMs: 1, inflight: 1, dropped: true, limit: 9 }]);
+    runRows(aimd({ initialLimit: 10 }), [{ rttMs: 1, inflight: 1, dropped: true, limit: 9 }]);
   });
 });
 
@@ -57,7 +43,7 @@ describe('aimd(): one line per sample', () => {
   });
 
   it('adds 1 while inflight · 2 ≥ limit, holds when app-limited, stops at maxLimit', () => {
-    run(aimd({ initialLimit: 10, maxLimit: 12 }), [
+    runRows(aimd({ initialLimit: 10, maxLimit: 12 }), [
       { rttMs: 5, inflight: 5, limit: 11 }, // 10 ≥ 10
       { rttMs: 5, inflight: 5, limit: 11 }, // 10 < 11: app-limited
       { rttMs: 5, inflight: 6, limit: 12 }, // 12 ≥ 11
@@ -67,7 +53,7 @@ describe('aimd(): one line per sample', () => {
   });
 
   it('multiplies by backoffRatio on a drop and floors the result', () => {
-    run(aimd({ initialLimit: 12 }), [
+    runRows(aimd({ initialLimit: 12 }), [
       { rttMs: 5, inflight: 12, dropped: true, limit: 10 }, // 10.8
       { rttMs: 5, inflight: 10, dropped: true, limit: 9 }, // 9
       { rttMs: 5, inflight: 9, dropped: true, limit: 8 }, // 8.1
@@ -77,7 +63,7 @@ describe('aimd(): one line per sample', () => {
   });
 
   it('takes a custom backoffRatio', () => {
-    run(aimd({ initialLimit: 16, backoffRatio: 0.5 }), [
+    runRows(aimd({ initialLimit: 16, backoffRatio: 0.5 }), [
       { rttMs: 5, inflight: 16, dropped: true, limit: 8 },
       { rttMs: 5, inflight: 8, dropped: true, limit: 4 },
       { rttMs: 5, inflight: 4, dropped: true, limit: 2 },
@@ -87,7 +73,7 @@ describe('aimd(): one line per sample', () => {
   });
 
   it('never goes below minLimit: a backend with 4 workers', () => {
-    run(aimd({ initialLimit: 5, minLimit: 4 }), [
+    runRows(aimd({ initialLimit: 5, minLimit: 4 }), [
       { rttMs: 5, inflight: 5, dropped: true, limit: 4 }, // 4.5
       { rttMs: 5, inflight: 4, dropped: true, limit: 4 }, // 3.6, clamped
       { rttMs: 5, inflight: 2, limit: 5 },
@@ -95,7 +81,7 @@ describe('aimd(): one line per sample', () => {
   });
 
   it('counts a sample slower than timeoutMs as a drop (strictly slower)', () => {
-    run(aimd({ initialLimit: 10, timeoutMs: 100 }), [
+    runRows(aimd({ initialLimit: 10, timeoutMs: 100 }), [
       { rttMs: 100, inflight: 10, limit: 11 },
       { rttMs: 100.5, inflight: 11, limit: 9 }, // 9.9
       { rttMs: 99, inflight: 9, limit: 10 },
@@ -103,7 +89,7 @@ describe('aimd(): one line per sample', () => {
   });
 
   it('has no timeout by default: only `dropped` lowers the limit', () => {
-    run(aimd({ initialLimit: 10 }), [
+    runRows(aimd({ initialLimit: 10 }), [
       { rttMs: 3_600_000, inflight: 10, limit: 11 },
       { rttMs: Number.MAX_VALUE, inflight: 11, limit: 12 },
     ]);
@@ -118,26 +104,9 @@ describe('aimd(): one line per sample', () => {
 });
 
 describe('aimd(): bad options', () => {
-  const rows: [string, unknown, typeof RangeError | typeof TypeError, string][] = [
+  const rows: ErrorRow[] = [
     ['options 5', 5, TypeError, 'Expected `aimd` to be an options object, got `5` (number)'],
-    [
-      'minLimit > maxLimit',
-      { minLimit: 5, maxLimit: 4 },
-      RangeError,
-      'Expected `aimd.minLimit` (5) to be at most `aimd.maxLimit` (4)',
-    ],
-    [
-      'initialLimit above maxLimit',
-      { initialLimit: 30, maxLimit: 20 },
-      RangeError,
-      'Expected `aimd.initialLimit` to be within [1, 20], got `30` (number)',
-    ],
-    [
-      'initialLimit below minLimit',
-      { initialLimit: 2, minLimit: 4 },
-      RangeError,
-      'Expected `aimd.initialLimit` to be within [4, 1000], got `2` (number)',
-    ],
+    ...badBoundsRows('aimd'),
     [
       'minLimit 0',
       { minLimit: 0 },
@@ -156,24 +125,28 @@ describe('aimd(): bad options', () => {
       RangeError,
       'Expected `aimd.initialLimit` to be an integer from 1 up, got `"10"` (string)',
     ],
-    ...[0, 1, 1.5, -0.5, Number.NaN].map((v): [string, unknown, typeof RangeError, string] => [
-      `backoffRatio ${v}`,
-      { backoffRatio: v },
-      RangeError,
-      `Expected \`aimd.backoffRatio\` to be a number in (0, 1), got \`${v}\` (number)`,
-    ]),
+    ...[0, 1, 1.5, -0.5, Number.NaN].map(
+      (v): ErrorRow => [
+        `backoffRatio ${v}`,
+        { backoffRatio: v },
+        RangeError,
+        `Expected \`aimd.backoffRatio\` to be a number in (0, 1), got \`${v}\` (number)`,
+      ],
+    ),
     [
       'backoffRatio "0.5"',
       { backoffRatio: '0.5' },
       RangeError,
       'Expected `aimd.backoffRatio` to be a number in (0, 1), got `"0.5"` (string)',
     ],
-    ...[0, -1, Number.NaN].map((v): [string, unknown, typeof RangeError, string] => [
-      `timeoutMs ${v}`,
-      { timeoutMs: v },
-      RangeError,
-      `Expected \`aimd.timeoutMs\` to be a number of milliseconds above 0 (or Infinity), got \`${v}\` (number)`,
-    ]),
+    ...[0, -1, Number.NaN].map(
+      (v): ErrorRow => [
+        `timeoutMs ${v}`,
+        { timeoutMs: v },
+        RangeError,
+        `Expected \`aimd.timeoutMs\` to be a number of milliseconds above 0 (or Infinity), got \`${v}\` (number)`,
+      ],
+    ),
   ];
 
   it.each(rows)('%s', (_, options, errorClass, message) => {
@@ -189,7 +162,7 @@ describe('aimd(): bad options', () => {
 });
 
 describe('aimd(): bad samples', () => {
-  const rows: [string, unknown, typeof RangeError | typeof TypeError, string][] = [
+  const rows: ErrorRow[] = [
     [
       'null',
       null,
@@ -197,7 +170,7 @@ describe('aimd(): bad samples', () => {
       'Expected the sample given to `aimd.update` to be an object { rttMs, inflight, dropped }, got `null` (null)',
     ],
     ...[-1, Number.NaN, Number.POSITIVE_INFINITY].map(
-      (v): [string, unknown, typeof RangeError, string] => [
+      (v): ErrorRow => [
         `rttMs ${v}`,
         { rttMs: v, inflight: 1, dropped: false },
         RangeError,
@@ -253,19 +226,7 @@ const optionsArb: fc.Arbitrary<AimdOptions> = fc.integer({ min: 1, max: 50 }).ch
 
 describe('aimd(): properties', () => {
   it('the limit is always an integer in [minLimit, maxLimit]', () => {
-    fc.assert(
-      fc.property(optionsArb, fc.array(sampleArb, { maxLength: 300 }), (options, samples) => {
-        const a = aimd(options);
-        samples.forEach((sample, i) => {
-          const answer = a.update(sample, i);
-          expect(Number.isInteger(answer)).toBe(true);
-          expect(answer).toBe(a.limit);
-          expect(answer).toBeGreaterThanOrEqual(options.minLimit as number);
-          expect(answer).toBeLessThanOrEqual(options.maxLimit as number);
-        });
-      }),
-      { numRuns: propRuns(200) },
-    );
+    fc.assert(limitAlwaysInBounds(aimd, optionsArb, sampleArb), { numRuns: propRuns(200) });
   });
 
   it('is deterministic: the same samples give the same limits', () => {

@@ -13,31 +13,19 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Gradient2Options, gradient2 } from '../../src/adaptive/gradient2.js';
 import type { LimitAlgorithm, Sample } from '../../src/adaptive/types.js';
+import {
+  badBoundsRows,
+  type ErrorRow,
+  limitAlwaysInBounds,
+  runRows,
+  type SampleRow,
+  sampleArb,
+} from '../support/algorithm.js';
 import { caught } from '../support/errors.js';
 import { propRuns } from '../support/prop.js';
 
-/** One sample and the limit after it. `dropped` defaults to false. */
-interface Row {
-  readonly rttMs: number;
-  readonly inflight: number;
-  readonly dropped?: boolean;
-  readonly limit: number;
-}
-
-/** Feeds the rows in order, 10 ms apart; after each, the answer and `limit` must be the row's. */
-function run(algorithm: LimitAlgorithm, rows: readonly Row[]): void {
-  rows.forEach((row, i) => {
-    const answer = algorithm.update(
-      { rttMs: row.rttMs, inflight: row.inflight, dropped: row.dropped ?? false },
-      i * 10,
-    );
-    expect(answer, `row ${i}: ${JSON.stringify(row)}`).toBe(row.limit);
-    expect(algorithm.limit, `row ${i}: limit`).toBe(row.limit);
-  });
-}
-
 /** `n` identical rows. */
-const times = (n: number, row: Row): Row[] => Array.from({ length: n }, () => row);
+const times = (n: number, row: SampleRow): SampleRow[] => Array.from({ length: n }, () => row);
 
 /** Smoothing 1 and longWindow 3 keep the arithmetic of the tables readable. */
 function create(options: Gradient2Options = {}): LimitAlgorithm {
@@ -49,7 +37,7 @@ describe('gradient2(): defaults', () => {
     const g = gradient2();
     expect(g.name).toBe('gradient2');
     expect(g.limit).toBe(20);
-    run(g, [
+    runRows(g, [
       ...times(10, { rttMs: 10, inflight: 20, limit: 20 }),
       { rttMs: 10, inflight: 20, limit: 20 }, // 20 · 0.8 + 24 · 0.2 = 20.8
       { rttMs: 10, inflight: 20, limit: 21 }, // 21.6
@@ -69,7 +57,7 @@ describe('gradient2(): defaults', () => {
 
 describe("gradient2(): Netflix's Gradient2Limit (baseline 'netflix')", () => {
   it('the formula: gradient from longRtt / rtt, clamped to [0.5, 1], plus queueSize', () => {
-    run(create({ baseline: 'netflix' }), [
+    runRows(create({ baseline: 'netflix' }), [
       { rttMs: 10, inflight: 10, limit: 14 }, // warm-up moves the limit: longRtt 10, gradient 1
       { rttMs: 10, inflight: 14, limit: 18 },
       { rttMs: 30, inflight: 18, limit: 19 }, // longRtt 50/3: gradient 25/30, 18 · 5/6 + 4
@@ -80,7 +68,7 @@ describe("gradient2(): Netflix's Gradient2Limit (baseline 'netflix')", () => {
   });
 
   it('learns every sample: a run of queued samples pulls longRtt up and the limit creeps', () => {
-    run(create({ baseline: 'netflix' }), [
+    runRows(create({ baseline: 'netflix' }), [
       ...times(10, { rttMs: 10, inflight: 0, limit: 10 }), // app-limited: longRtt 10
       { rttMs: 25, inflight: 10, limit: 14 }, // longRtt 17.5: 26.25 ≥ 25, gradient 1
       { rttMs: 25, inflight: 14, limit: 18 }, // longRtt 21.25
@@ -90,7 +78,7 @@ describe("gradient2(): Netflix's Gradient2Limit (baseline 'netflix')", () => {
   });
 
   it('decays longRtt by 5 % after a sample more than twice as fast (the limit shows it)', () => {
-    run(create({ baseline: 'netflix', initialLimit: 100, maxLimit: 200 }), [
+    runRows(create({ baseline: 'netflix', initialLimit: 100, maxLimit: 200 }), [
       ...times(10, { rttMs: 100, inflight: 0, limit: 100 }), // app-limited: longRtt 100
       { rttMs: 10, inflight: 0, limit: 100 }, // longRtt 55 > 20: × 0.95 = 52.25
       { rttMs: 10, inflight: 0, limit: 100 }, // longRtt 31.125 > 20: × 0.95 = 29.56875
@@ -102,14 +90,14 @@ describe("gradient2(): Netflix's Gradient2Limit (baseline 'netflix')", () => {
 
 describe("gradient2(): the default baseline 'uncongested'", () => {
   it('holds the limit through warm-up; the baseline is the mean of the warm-up samples', () => {
-    run(create(), [
+    runRows(create(), [
       ...Array.from({ length: 10 }, (_, i) => ({ rttMs: i + 1, inflight: 10, limit: 10 })),
       { rttMs: 11, inflight: 10, limit: 11 }, // longRtt 5.5: gradient 8.25 / 11, 7.5 + 4
     ]);
   });
 
   it('the formula after warm-up, learning only samples within tolerance or app-limited', () => {
-    run(create(), [
+    runRows(create(), [
       ...times(10, { rttMs: 10, inflight: 10, limit: 10 }), // longRtt 10
       { rttMs: 10, inflight: 10, limit: 14 },
       { rttMs: 15, inflight: 14, limit: 18 }, // 15 ≤ 15: learned, longRtt 12.5
@@ -124,7 +112,7 @@ describe("gradient2(): the default baseline 'uncongested'", () => {
   });
 
   it('a run of queued samples leaves longRtt alone: the limit settles at 4 / (1 − 0.6) = 10', () => {
-    run(create(), [
+    runRows(create(), [
       ...times(10, { rttMs: 10, inflight: 0, limit: 10 }),
       ...times(4, { rttMs: 25, inflight: 10, limit: 10 }), // gradient 15 / 25 every time
     ]);
@@ -137,7 +125,7 @@ describe("gradient2(): the default baseline 'uncongested'", () => {
     for (let i = 0; i < 40; i++) g.update({ rttMs: 0.5, inflight: g.limit, dropped: true }, i);
     expect(g.limit).toBe(52);
     // With Netflix's decay longRtt would be near 1.1 and these samples would halve the gradient.
-    run(g, [
+    runRows(g, [
       { rttMs: 10, inflight: 52, limit: 52 }, // 52.8 (growing by 0.8)
       { rttMs: 10, inflight: 52, limit: 53 },
       { rttMs: 10, inflight: 53, limit: 54 },
@@ -161,7 +149,7 @@ describe('gradient2(): drops, bounds, smoothing', () => {
   });
 
   it('clamps to maxLimit and to minLimit', () => {
-    run(create({ initialLimit: 20, minLimit: 15, maxLimit: 25 }), [
+    runRows(create({ initialLimit: 20, minLimit: 15, maxLimit: 25 }), [
       ...times(10, { rttMs: 10, inflight: 20, limit: 20 }),
       { rttMs: 10, inflight: 20, limit: 24 },
       { rttMs: 10, inflight: 24, limit: 25 }, // 28, clamped
@@ -172,7 +160,7 @@ describe('gradient2(): drops, bounds, smoothing', () => {
   });
 
   it('smoothing 0.5 moves half way; the estimate stays fractional', () => {
-    run(create({ smoothing: 0.5 }), [
+    runRows(create({ smoothing: 0.5 }), [
       ...times(10, { rttMs: 10, inflight: 10, limit: 10 }),
       { rttMs: 10, inflight: 10, limit: 12 }, // toward 14: 12
       { rttMs: 10, inflight: 12, limit: 14 }, // toward 16: 14
@@ -184,26 +172,9 @@ describe('gradient2(): drops, bounds, smoothing', () => {
 });
 
 describe('gradient2(): bad options and samples', () => {
-  const rows: [string, unknown, typeof RangeError | typeof TypeError, string][] = [
+  const rows: ErrorRow[] = [
     ['options 5', 5, TypeError, 'Expected `gradient2` to be an options object, got `5` (number)'],
-    [
-      'minLimit > maxLimit',
-      { minLimit: 10, maxLimit: 5 },
-      RangeError,
-      'Expected `gradient2.minLimit` (10) to be at most `gradient2.maxLimit` (5)',
-    ],
-    [
-      'initialLimit below minLimit',
-      { initialLimit: 2, minLimit: 4 },
-      RangeError,
-      'Expected `gradient2.initialLimit` to be within [4, 1000], got `2` (number)',
-    ],
-    [
-      'initialLimit above maxLimit',
-      { initialLimit: 50, maxLimit: 40 },
-      RangeError,
-      'Expected `gradient2.initialLimit` to be within [1, 40], got `50` (number)',
-    ],
+    ...badBoundsRows('gradient2'),
     [
       'maxLimit "100"',
       { maxLimit: '100' },
@@ -211,7 +182,7 @@ describe('gradient2(): bad options and samples', () => {
       'Expected `gradient2.maxLimit` to be an integer from 1 up, got `"100"` (string)',
     ],
     ...[0, 1.5, -0.2, Number.NaN, Number.POSITIVE_INFINITY].map(
-      (v): [string, unknown, typeof RangeError, string] => [
+      (v): ErrorRow => [
         `smoothing ${v}`,
         { smoothing: v },
         RangeError,
@@ -225,7 +196,7 @@ describe('gradient2(): bad options and samples', () => {
       'Expected `gradient2.smoothing` to be a number in (0, 1], got `"0.2"` (string)',
     ],
     ...[0.9, 0, Number.NaN, Number.POSITIVE_INFINITY].map(
-      (v): [string, unknown, typeof RangeError, string] => [
+      (v): ErrorRow => [
         `rttTolerance ${v}`,
         { rttTolerance: v },
         RangeError,
@@ -233,7 +204,7 @@ describe('gradient2(): bad options and samples', () => {
       ],
     ),
     ...[0, -4, Number.NaN, Number.POSITIVE_INFINITY].map(
-      (v): [string, unknown, typeof RangeError, string] => [
+      (v): ErrorRow => [
         `queueSize ${v}`,
         { queueSize: v },
         RangeError,
@@ -246,12 +217,14 @@ describe('gradient2(): bad options and samples', () => {
       RangeError,
       'Expected `gradient2.queueSize` to be a finite number above 0, got `"4"` (string)',
     ],
-    ...[0, 2.5, Number.NaN].map((v): [string, unknown, typeof RangeError, string] => [
-      `longWindow ${v}`,
-      { longWindow: v },
-      RangeError,
-      `Expected \`gradient2.longWindow\` to be an integer from 1 up, got \`${v}\` (number)`,
-    ]),
+    ...[0, 2.5, Number.NaN].map(
+      (v): ErrorRow => [
+        `longWindow ${v}`,
+        { longWindow: v },
+        RangeError,
+        `Expected \`gradient2.longWindow\` to be an integer from 1 up, got \`${v}\` (number)`,
+      ],
+    ),
     [
       'baseline "fixed"',
       { baseline: 'fixed' },
@@ -272,7 +245,7 @@ describe('gradient2(): bad options and samples', () => {
     expect(error.message).toBe(message);
   });
 
-  const samples: [string, unknown, typeof RangeError | typeof TypeError, string][] = [
+  const samples: ErrorRow[] = [
     [
       'rttMs NaN',
       { rttMs: Number.NaN, inflight: 1, dropped: false },
@@ -312,18 +285,12 @@ describe('gradient2(): bad options and samples', () => {
       const error = caught(() => g.update(sample as Sample, 0));
       expect(error).toBeInstanceOf(errorClass);
       expect(error.message).toBe(message);
-      run(g, [
+      runRows(g, [
         ...times(10, { rttMs: 10, inflight: 10, limit: 10 }),
         { rttMs: 10, inflight: 10, limit: 14 },
       ]);
     },
   );
-});
-
-const sampleArb: fc.Arbitrary<Sample> = fc.record({
-  rttMs: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1e5, noNaN: true })),
-  inflight: fc.nat({ max: 3000 }),
-  dropped: fc.boolean(),
 });
 
 const optionsArb: fc.Arbitrary<Gradient2Options> = fc
@@ -345,19 +312,7 @@ const optionsArb: fc.Arbitrary<Gradient2Options> = fc
 
 describe('gradient2(): properties', () => {
   it('the limit is always an integer in [minLimit, maxLimit]', () => {
-    fc.assert(
-      fc.property(optionsArb, fc.array(sampleArb, { maxLength: 300 }), (options, samples) => {
-        const g = gradient2(options);
-        samples.forEach((sample, i) => {
-          const answer = g.update(sample, i);
-          expect(Number.isInteger(answer)).toBe(true);
-          expect(answer).toBe(g.limit);
-          expect(answer).toBeGreaterThanOrEqual(options.minLimit as number);
-          expect(answer).toBeLessThanOrEqual(options.maxLimit as number);
-        });
-      }),
-      { numRuns: propRuns(200) },
-    );
+    fc.assert(limitAlwaysInBounds(gradient2, optionsArb), { numRuns: propRuns(200) });
   });
 
   it('is deterministic and ignores `now`: the same samples give the same limits', () => {

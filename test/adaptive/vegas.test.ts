@@ -11,32 +11,19 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { LimitAlgorithm, Sample } from '../../src/adaptive/types.js';
+import type { LimitAlgorithm } from '../../src/adaptive/types.js';
 import { type VegasOptions, vegas } from '../../src/adaptive/vegas.js';
 import { windowed } from '../../src/adaptive/windowed.js';
+import {
+  badBoundsRows,
+  type ErrorRow,
+  limitAlwaysInBounds,
+  runRows,
+  sampleArb,
+} from '../support/algorithm.js';
 import { quantile, seeded, simulate } from '../support/backend.js';
 import { caught } from '../support/errors.js';
 import { propRuns } from '../support/prop.js';
-
-/** One sample and the limit after it. `dropped` defaults to false. */
-interface Row {
-  readonly rttMs: number;
-  readonly inflight: number;
-  readonly dropped?: boolean;
-  readonly limit: number;
-}
-
-/** Feeds the rows in order, 10 ms apart; after each, the answer and `limit` must be the row's. */
-function run(algorithm: LimitAlgorithm, rows: readonly Row[]): void {
-  rows.forEach((row, i) => {
-    const answer = algorithm.update(
-      { rttMs: row.rttMs, inflight: row.inflight, dropped: row.dropped ?? false },
-      i * 10,
-    );
-    expect(answer, `row ${i}: ${JSON.stringify(row)}`).toBe(row.limit);
-    expect(algorithm.limit, `row ${i}: limit`).toBe(row.limit);
-  });
-}
 
 /** Jitter 0.5: with the default probeMultiplier of 30, no probe before 15 · limit samples. */
 const zero = (): number => 0;
@@ -52,28 +39,28 @@ describe('vegas(): Netflix VegasLimitTest', () => {
   });
 
   it('largeLimitIncrease: log is 4 at 10 000, so the limit grows by 6·4', () => {
-    run(vegas({ initialLimit: 10_000, maxLimit: 20_000, random: zero }), [
+    runRows(vegas({ initialLimit: 10_000, maxLimit: 20_000, random: zero }), [
       { rttMs: 10_000, inflight: 5000, limit: 10_000 }, // sets rttNoLoad
       { rttMs: 10_000, inflight: 6000, limit: 10_024 },
     ]);
   });
 
   it('increaseLimit', () => {
-    run(create(), [
+    runRows(create(), [
       { rttMs: 10, inflight: 10, limit: 10 },
       { rttMs: 10, inflight: 11, limit: 16 }, // queue 0
     ]);
   });
 
   it('decreaseLimit', () => {
-    run(create(), [
+    runRows(create(), [
       { rttMs: 10, inflight: 10, limit: 10 },
       { rttMs: 50, inflight: 11, limit: 9 }, // queue ceil(10 · 0.8) = 8 > 6
     ]);
   });
 
   it('noChangeIfWithinThresholds', () => {
-    run(create(), [
+    runRows(create(), [
       { rttMs: 10, inflight: 10, limit: 10 },
       { rttMs: 14, inflight: 14, limit: 10 }, // queue ceil(2.86) = 3: not < 3, not > 6
     ]);
@@ -93,7 +80,7 @@ describe('vegas(): one line per sample', () => {
   });
 
   it('grows by log within alpha, holds between alpha and beta, stops at maxLimit', () => {
-    run(create(), [
+    runRows(create(), [
       { rttMs: 10, inflight: 10, limit: 10 },
       { rttMs: 12, inflight: 10, limit: 11 }, // queue ceil(1.67) = 2 < 3
       { rttMs: 13, inflight: 11, limit: 11 }, // queue ceil(2.54) = 3
@@ -103,7 +90,7 @@ describe('vegas(): one line per sample', () => {
   });
 
   it('makes no change while app-limited (inflight · 2 < limit)', () => {
-    run(create(), [
+    runRows(create(), [
       { rttMs: 10, inflight: 4, limit: 10 },
       { rttMs: 10, inflight: 4, limit: 10 }, // 8 < 10
       { rttMs: 100, inflight: 4, limit: 10 }, // even with a long queue
@@ -112,14 +99,14 @@ describe('vegas(): one line per sample', () => {
   });
 
   it('lowers the limit by log on a drop, before any RTT is known and whatever the load', () => {
-    run(create(), [
+    runRows(create(), [
       { rttMs: 10, inflight: 10, dropped: true, limit: 9 },
       { rttMs: 10, inflight: 1, dropped: true, limit: 8 },
     ]);
   });
 
   it("never takes a dropped sample's RTT as rttNoLoad", () => {
-    run(create(), [
+    runRows(create(), [
       { rttMs: 10, inflight: 10, limit: 10 },
       { rttMs: 1, inflight: 10, dropped: true, limit: 9 }, // a fast rejection
       // rttNoLoad is still 10, so no queue; had it become 1, queue 9 > 6 would lower the limit.
@@ -128,7 +115,7 @@ describe('vegas(): one line per sample', () => {
   });
 
   it('ignores a sample with rttMs 0 unless it is dropped', () => {
-    run(create(), [
+    runRows(create(), [
       { rttMs: 0, inflight: 10, limit: 10 },
       { rttMs: 10, inflight: 10, limit: 10 }, // sets rttNoLoad: the 0 did not
       { rttMs: 10, inflight: 10, limit: 16 },
@@ -137,7 +124,7 @@ describe('vegas(): one line per sample', () => {
   });
 
   it('steps by log = floor(log10(limit)) above 1000, and by 2 just under it', () => {
-    run(vegas({ initialLimit: 1000, maxLimit: 2000, random: zero }), [
+    runRows(vegas({ initialLimit: 1000, maxLimit: 2000, random: zero }), [
       { rttMs: 10, inflight: 1000, limit: 1000 },
       { rttMs: 10, inflight: 1000, dropped: true, limit: 997 }, // log10(1000) = 3
       { rttMs: 10, inflight: 1000, limit: 1009 }, // + 6·2
@@ -145,7 +132,7 @@ describe('vegas(): one line per sample', () => {
   });
 
   it('keeps minLimit', () => {
-    run(create({ initialLimit: 5, minLimit: 5 }), [
+    runRows(create({ initialLimit: 5, minLimit: 5 }), [
       { rttMs: 10, inflight: 5, dropped: true, limit: 5 }, // 4, clamped
       { rttMs: 10, inflight: 5, dropped: true, limit: 5 },
       { rttMs: 10, inflight: 5, limit: 5 }, // sets rttNoLoad
@@ -156,7 +143,7 @@ describe('vegas(): one line per sample', () => {
 
 describe('vegas(): smoothing keeps a fractional estimate; the limit is its floor', () => {
   it('moves half way with smoothing 0.5', () => {
-    run(vegas({ initialLimit: 100, maxLimit: 200, smoothing: 0.5, random: zero }), [
+    runRows(vegas({ initialLimit: 100, maxLimit: 200, smoothing: 0.5, random: zero }), [
       { rttMs: 10, inflight: 100, limit: 100 },
       { rttMs: 20, inflight: 100, limit: 99 }, // queue 50 > 12: toward 98, L = 99
       { rttMs: 20, inflight: 100, limit: 98 }, // log is 1 at 99: toward 98, L = 98.5
@@ -165,7 +152,7 @@ describe('vegas(): smoothing keeps a fractional estimate; the limit is its floor
   });
 
   it('compares inflight with the fractional estimate, as Netflix does', () => {
-    run(create({ smoothing: 0.5 }), [
+    runRows(create({ smoothing: 0.5 }), [
       { rttMs: 10, inflight: 10, limit: 10 },
       { rttMs: 12, inflight: 10, limit: 10 }, // toward 11: L = 10.5
       { rttMs: 10, inflight: 5, limit: 10 }, // 10 < 10.5: app-limited (not if L were 10)
@@ -182,7 +169,7 @@ describe("vegas(): Netflix's probe (probe: 'netflix')", () => {
     vegas({ initialLimit: 4, maxLimit: 20, probeMultiplier: 1, random, probe: 'netflix' });
 
   it('a probe sample becomes rttNoLoad even when slower, and moves nothing', () => {
-    run(probing(zero), [
+    runRows(probing(zero), [
       { rttMs: 10, inflight: 4, limit: 4 }, // 1 sample < 0.5 · 4: sets rttNoLoad 10
       { rttMs: 20, inflight: 4, limit: 4 }, // 2 ≥ 2: probe, rttNoLoad 20
       { rttMs: 20, inflight: 4, limit: 10 }, // no queue against 20 (against 10: queue 2, → 5)
@@ -192,7 +179,7 @@ describe("vegas(): Netflix's probe (probe: 'netflix')", () => {
   });
 
   it('the jitter comes from `random`: near 1 it puts the probe later', () => {
-    run(
+    runRows(
       probing(() => 0.99),
       [
         { rttMs: 10, inflight: 4, limit: 4 },
@@ -215,7 +202,7 @@ describe("vegas(): Netflix's probe (probe: 'netflix')", () => {
   });
 
   it('a drop does not probe: the probe waits for the next good sample', () => {
-    run(probing(zero), [
+    runRows(probing(zero), [
       { rttMs: 10, inflight: 4, limit: 4 },
       { rttMs: 20, inflight: 4, dropped: true, limit: 3 }, // 2 ≥ 2, but dropped
       { rttMs: 30, inflight: 3, limit: 3 }, // 3 ≥ 1.5: probe, rttNoLoad 30
@@ -230,7 +217,7 @@ describe("vegas(): the pinned probe (the default, probe: 'pinned')", () => {
     vegas({ initialLimit: 4, maxLimit: 20, probeMultiplier: 1, random, ...options });
 
   it('pins the limit at minLimit until a request that started alone ends; its RTT is rttNoLoad', () => {
-    run(probing(zero), [
+    runRows(probing(zero), [
       { rttMs: 10, inflight: 4, limit: 4 }, // 1 < 2: sets rttNoLoad 10
       { rttMs: 20, inflight: 4, limit: 1 }, // 2 ≥ 2: due; 4 in flight may have queued: pin
       { rttMs: 30, inflight: 3, limit: 1 }, // started before the pin: moves nothing
@@ -241,7 +228,7 @@ describe("vegas(): the pinned probe (the default, probe: 'pinned')", () => {
   });
 
   it('a drop while pinned lowers the limit that comes back', () => {
-    run(probing(zero), [
+    runRows(probing(zero), [
       { rttMs: 10, inflight: 4, limit: 4 },
       { rttMs: 20, inflight: 4, limit: 1 }, // pinned
       { rttMs: 20, inflight: 3, dropped: true, limit: 1 }, // the estimate 4 → 3
@@ -250,7 +237,7 @@ describe("vegas(): the pinned probe (the default, probe: 'pinned')", () => {
   });
 
   it('takes a qualifying sample at once, without pinning (a quiet period)', () => {
-    run(probing(zero), [
+    runRows(probing(zero), [
       { rttMs: 10, inflight: 1, limit: 4 }, // sets rttNoLoad 10
       { rttMs: 20, inflight: 1, limit: 4 }, // due and started alone: rttNoLoad 20 (slower)
       { rttMs: 20, inflight: 4, limit: 10 }, // no queue against 20: + 6
@@ -258,7 +245,7 @@ describe("vegas(): the pinned probe (the default, probe: 'pinned')", () => {
   });
 
   it('pins at minLimit, whatever it is', () => {
-    run(probing(zero, { minLimit: 2 }), [
+    runRows(probing(zero, { minLimit: 2 }), [
       { rttMs: 10, inflight: 4, limit: 4 },
       { rttMs: 20, inflight: 3, limit: 2 }, // due; 3 > minLimit 2: pin at 2
       { rttMs: 14, inflight: 2, limit: 4 }, // 2 ≤ 2: rttNoLoad 14
@@ -284,7 +271,7 @@ describe("vegas(): the pinned probe (the default, probe: 'pinned')", () => {
 
 describe('vegas(): alpha and beta', () => {
   it("constants, as Netflix's alpha(int) and beta(int): grow by beta at no queue, hold up to beta", () => {
-    run(create({ alpha: 1, beta: 2 }), [
+    runRows(create({ alpha: 1, beta: 2 }), [
       { rttMs: 10, inflight: 10, limit: 10 }, // sets rttNoLoad
       { rttMs: 12, inflight: 10, limit: 10 }, // queue ceil(1.67) = 2: not > beta 2, hold
       { rttMs: 14, inflight: 10, limit: 9 }, // queue ceil(2.86) = 3 > 2: − log
@@ -299,7 +286,7 @@ describe('vegas(): alpha and beta', () => {
       return limit / 10;
     };
     const beta = (limit: number): number => limit / 5;
-    run(vegas({ initialLimit: 100, maxLimit: 200, alpha, beta, random: zero }), [
+    runRows(vegas({ initialLimit: 100, maxLimit: 200, alpha, beta, random: zero }), [
       { rttMs: 10, inflight: 100, limit: 100 }, // sets rttNoLoad
       { rttMs: 11, inflight: 100, limit: 100 }, // queue 10: not < alpha 10, not > beta 20
       { rttMs: 10.5, inflight: 100, limit: 102 }, // queue 5 < 10: + log 2
@@ -382,25 +369,14 @@ describe('vegas(): the probe, measured on the simulated backend (test/support/ba
 });
 
 describe('vegas(): bad options', () => {
-  const rows: [string, unknown, typeof RangeError | typeof TypeError, string][] = [
+  const rows: ErrorRow[] = [
     [
       'options "fast"',
       'fast',
       TypeError,
       'Expected `vegas` to be an options object, got `"fast"` (string)',
     ],
-    [
-      'minLimit > maxLimit',
-      { minLimit: 10, maxLimit: 5 },
-      RangeError,
-      'Expected `vegas.minLimit` (10) to be at most `vegas.maxLimit` (5)',
-    ],
-    [
-      'initialLimit above maxLimit',
-      { initialLimit: 50, maxLimit: 40 },
-      RangeError,
-      'Expected `vegas.initialLimit` to be within [1, 40], got `50` (number)',
-    ],
+    ...badBoundsRows('vegas'),
     [
       'initialLimit 2.5',
       { initialLimit: 2.5 },
@@ -408,7 +384,7 @@ describe('vegas(): bad options', () => {
       'Expected `vegas.initialLimit` to be an integer from 1 up, got `2.5` (number)',
     ],
     ...[0, 1.5, -1, Number.NaN, Number.POSITIVE_INFINITY].map(
-      (v): [string, unknown, typeof RangeError, string] => [
+      (v): ErrorRow => [
         `smoothing ${v}`,
         { smoothing: v },
         RangeError,
@@ -421,24 +397,28 @@ describe('vegas(): bad options', () => {
       RangeError,
       'Expected `vegas.smoothing` to be a number in (0, 1], got `"1"` (string)',
     ],
-    ...[0, 1.5, Number.NaN].map((v): [string, unknown, typeof RangeError, string] => [
-      `probeMultiplier ${v}`,
-      { probeMultiplier: v },
-      RangeError,
-      `Expected \`vegas.probeMultiplier\` to be an integer from 1 up, got \`${v}\` (number)`,
-    ]),
+    ...[0, 1.5, Number.NaN].map(
+      (v): ErrorRow => [
+        `probeMultiplier ${v}`,
+        { probeMultiplier: v },
+        RangeError,
+        `Expected \`vegas.probeMultiplier\` to be an integer from 1 up, got \`${v}\` (number)`,
+      ],
+    ),
     [
       'random 0.5',
       { random: 0.5 },
       TypeError,
       'Expected `vegas.random` to be a function, got `0.5` (number)',
     ],
-    ...[-1, 1.5, Number.NaN, '3'].map((v): [string, unknown, typeof RangeError, string] => [
-      `alpha ${String(v)}`,
-      { alpha: v },
-      RangeError,
-      `Expected \`vegas.alpha\` to be an integer from 0 up or a function of the limit, got ${typeof v === 'string' ? `\`"${v}"\` (string)` : `\`${v}\` (number)`}`,
-    ]),
+    ...[-1, 1.5, Number.NaN, '3'].map(
+      (v): ErrorRow => [
+        `alpha ${String(v)}`,
+        { alpha: v },
+        RangeError,
+        `Expected \`vegas.alpha\` to be an integer from 0 up or a function of the limit, got ${typeof v === 'string' ? `\`"${v}"\` (string)` : `\`${v}\` (number)`}`,
+      ],
+    ),
     [
       'beta 0.5',
       { beta: 0.5 },
@@ -457,12 +437,14 @@ describe('vegas(): bad options', () => {
       RangeError,
       "Expected `vegas.probe` to be one of 'pinned', 'netflix', got `\"bbr\"` (string)",
     ],
-    ...[1, -0.1, Number.NaN].map((v): [string, unknown, typeof RangeError, string] => [
-      `random returning ${v}`,
-      { random: () => v },
-      RangeError,
-      `Expected \`vegas.random\` to return a number in [0, 1), got \`${v}\` (number)`,
-    ]),
+    ...[1, -0.1, Number.NaN].map(
+      (v): ErrorRow => [
+        `random returning ${v}`,
+        { random: () => v },
+        RangeError,
+        `Expected \`vegas.random\` to return a number in [0, 1), got \`${v}\` (number)`,
+      ],
+    ),
   ];
 
   it.each(rows)('%s', (_, options, errorClass, message) => {
@@ -478,17 +460,11 @@ describe('vegas(): bad options', () => {
     expect(error.message).toBe(
       'Expected `sample.rttMs` given to `vegas.update` to be a finite number from 0 up, got `NaN` (number)',
     );
-    run(v, [
+    runRows(v, [
       { rttMs: 10, inflight: 10, limit: 10 },
       { rttMs: 10, inflight: 10, limit: 16 },
     ]);
   });
-});
-
-const sampleArb: fc.Arbitrary<Sample> = fc.record({
-  rttMs: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1e5, noNaN: true })),
-  inflight: fc.nat({ max: 3000 }),
-  dropped: fc.boolean(),
 });
 
 /** Valid options, with `random` cycling through a list of numbers in [0, 1). */
@@ -515,19 +491,7 @@ const optionsArb: fc.Arbitrary<VegasOptions> = fc.integer({ min: 1, max: 50 }).c
 
 describe('vegas(): properties', () => {
   it('the limit is always an integer in [minLimit, maxLimit]', () => {
-    fc.assert(
-      fc.property(optionsArb, fc.array(sampleArb, { maxLength: 300 }), (options, samples) => {
-        const v = vegas(options);
-        samples.forEach((sample, i) => {
-          const answer = v.update(sample, i);
-          expect(Number.isInteger(answer)).toBe(true);
-          expect(answer).toBe(v.limit);
-          expect(answer).toBeGreaterThanOrEqual(options.minLimit as number);
-          expect(answer).toBeLessThanOrEqual(options.maxLimit as number);
-        });
-      }),
-      { numRuns: propRuns(200) },
-    );
+    fc.assert(limitAlwaysInBounds(vegas, optionsArb), { numRuns: propRuns(200) });
   });
 
   it('is deterministic: the same samples and random numbers give the same limits', () => {

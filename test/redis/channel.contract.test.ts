@@ -4,23 +4,13 @@
  * is acked at once, so "received" means the same on both), so the distributed queue keeps the
  * in-process semantics.
  */
-import { afterAll, beforeAll } from 'vitest';
 import { Channel } from '../../src/channel/channel.js';
 import type { ChannelOptions } from '../../src/channel/types.js';
-import { RedisChannel, RedisConnection } from '../../src/redis/index.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { RedisChannel } from '../../src/redis/index.js';
+import { useRedis } from '../support/redis-fixture.js';
 import { type ChannelFactory, channelContract } from './contract/channel.contract.js';
 
-let server: RedisServer;
-let connection: RedisConnection;
-beforeAll(async () => {
-  server = await startRedisServer();
-  connection = await RedisConnection.connect({ redis: server.url });
-});
-afterAll(async () => {
-  await connection.close();
-  await server.stop();
-});
+const fixture = useRedis();
 
 const inProcess: ChannelFactory = (options) => {
   const ch = new Channel<number>(options as ChannelOptions<number>);
@@ -42,7 +32,11 @@ const inProcess: ChannelFactory = (options) => {
 
 let names = 0;
 const redis: ChannelFactory = (options) => {
-  const ch = new RedisChannel<number>({ connection, name: `contract-${names++}`, ...options });
+  const ch = new RedisChannel<number>({
+    connection: fixture.connection,
+    name: `contract-${names++}`,
+    ...options,
+  });
   return {
     trySend: (item) => ch.trySend(item),
     send: (item, wait) => ch.send(item, wait),

@@ -11,7 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Delivery,
   RedisChannel,
@@ -21,12 +21,12 @@ import {
   RedisUnavailableError,
 } from '../../src/redis/index.js';
 import { rejection } from '../support/errors.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { sleep } from '../support/real-time.js';
+import { useRedis, useRedisServer } from '../support/redis-fixture.js';
+import { startRedisServer } from '../support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = 'test/redis/fixtures/channel-consumer.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A line the consumer fixture prints. */
 interface Line {
@@ -141,23 +141,19 @@ async function receiveAll<T>(ch: RedisChannel<T>, ms: number): Promise<Delivery<
 }
 
 describe('a consumer process that dies or stalls', () => {
-  let server: RedisServer;
-  let connection: RedisConnection;
-  beforeAll(async () => {
-    server = await startRedisServer();
-    connection = await RedisConnection.connect({ redis: server.url });
-  });
-  afterAll(async () => {
-    await connection.close();
-    await server.stop();
-  });
+  const redis = useRedis();
 
   it('killed with SIGKILL while holding items: redelivered after the lease, none lost, no capacity leaked', async () => {
     const capacity = 5;
-    const ch = new RedisChannel<number>({ connection, name: 'killed', capacity, leaseMs: 600 });
+    const ch = new RedisChannel<number>({
+      connection: redis.connection,
+      name: 'killed',
+      capacity,
+      leaseMs: 600,
+    });
     for (let i = 0; i < capacity; i++) await ch.send(i, { id: `item-${i}` });
     const consumer = startConsumer({
-      url: server.url,
+      url: redis.server.url,
       name: 'killed',
       capacity,
       leaseMs: 600,
@@ -183,10 +179,15 @@ describe('a consumer process that dies or stalls', () => {
   });
 
   it("a paused consumer's late ack is fenced off", async () => {
-    const ch = new RedisChannel<string>({ connection, name: 'paused', capacity: 1, leaseMs: 300 });
+    const ch = new RedisChannel<string>({
+      connection: redis.connection,
+      name: 'paused',
+      capacity: 1,
+      leaseMs: 300,
+    });
     await ch.send('job');
     const consumer = startConsumer({
-      url: server.url,
+      url: redis.server.url,
       name: 'paused',
       capacity: 1,
       leaseMs: 300,
@@ -208,20 +209,17 @@ describe('a consumer process that dies or stalls', () => {
 });
 
 describe('connections cut with CLIENT KILL', () => {
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+  const redis = useRedisServer();
 
   it('a send cut off before it ran rejects at once; the retry with its id enqueues it once', async () => {
-    const connection = await RedisConnection.connect({ redis: server.url, commandTimeoutMs: 500 });
+    const connection = await RedisConnection.connect({
+      redis: redis.server.url,
+      commandTimeoutMs: 500,
+    });
     const ch = new RedisChannel<string>({ connection, name: 'paused-kill', capacity: 10 });
     await ch.stats(); // the channel exists, the script is cached
     const id = await clientId(connection);
-    const admin = server.admin();
+    const admin = redis.server.admin();
     await admin.client('PAUSE', 2000, 'WRITE');
     const sending = within(ch.send('x', { id: 'once' }), 1000);
     await sleep(50); // the script is held by the pause
@@ -239,9 +237,12 @@ describe('connections cut with CLIENT KILL', () => {
   });
 
   it('sends cut at random points: every call settles, retries enqueue each id exactly once', async () => {
-    const connection = await RedisConnection.connect({ redis: server.url, commandTimeoutMs: 500 });
+    const connection = await RedisConnection.connect({
+      redis: redis.server.url,
+      commandTimeoutMs: 500,
+    });
     const ch = new RedisChannel<number>({ connection, name: 'random-kill', capacity: 100 });
-    const admin = server.admin();
+    const admin = redis.server.admin();
     let lostReplies = 0;
     let failures = 0;
     // Go on until both kinds of cut were seen: before the script ran, and after (reply lost).
@@ -287,7 +288,10 @@ describe('connections cut with CLIENT KILL', () => {
   });
 
   it('waiting sends and receives settle when the blocking connection is cut', async () => {
-    const connection = await RedisConnection.connect({ redis: server.url, commandTimeoutMs: 500 });
+    const connection = await RedisConnection.connect({
+      redis: redis.server.url,
+      commandTimeoutMs: 500,
+    });
     const blockingId = String(await (await connection.blocking()).client('ID'));
     const full = new RedisChannel<number>({ connection, name: 'cut-full', capacity: 1 });
     const empty = new RedisChannel<number>({ connection, name: 'cut-empty', capacity: 1 });
@@ -295,7 +299,7 @@ describe('connections cut with CLIENT KILL', () => {
     const sending = within(full.send(2), 1000);
     const receiving = within(empty.receive(), 1000);
     await sleep(100);
-    await server.admin().client('KILL', 'ID', blockingId);
+    await redis.server.admin().client('KILL', 'ID', blockingId);
     for (const call of [sending, receiving]) {
       const outcome = await call;
       expect(outcome).toMatchObject({ settled: 'rejected' });

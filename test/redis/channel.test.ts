@@ -6,53 +6,22 @@
  *
  * Time here is real (Redis's clock decides leases), so waits are short and bounded.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ChannelClosedError, ChannelFullError, TimeoutError } from '../../src/errors.js';
-import {
-  type Delivery,
-  RedisChannel,
-  type RedisChannelOptions,
-  RedisConnection,
-} from '../../src/redis/index.js';
+import { type Delivery, RedisChannel, type RedisChannelOptions } from '../../src/redis/index.js';
 import { caught, rejection } from '../support/errors.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { settledWithin, sleep } from '../support/real-time.js';
+import { useRedis } from '../support/redis-fixture.js';
 import { listeners } from '../support/signals.js';
 
-let server: RedisServer;
-let connection: RedisConnection;
+const redis = useRedis();
 let counter = 0;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  connection = await RedisConnection.connect({ redis: server.url });
-});
-afterAll(async () => {
-  await connection.close();
-  await server.stop();
-});
 
 type Options<T> = Omit<RedisChannelOptions<T>, 'connection' | 'name'> & { name?: string };
 
 /** A channel with a name of its own, so tests never share state. */
 function channel<T = number>(options: Options<T>): RedisChannel<T> {
-  return new RedisChannel<T>({ connection, name: `t${++counter}`, ...options });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** 'pending' if `promise` has not settled after `ms`. */
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let settled = false;
-  promise.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
-  await sleep(ms);
-  return settled;
+  return new RedisChannel<T>({ connection: redis.connection, name: `t${++counter}`, ...options });
 }
 
 /** Receives and acks everything ready now, returning the items in order. */
@@ -569,7 +538,7 @@ describe('cancellation', () => {
 
 describe('bad input', () => {
   it('the constructor names the option and the value', () => {
-    const base = { connection, name: 'x', capacity: 1 };
+    const base = { connection: redis.connection, name: 'x', capacity: 1 };
     const cases: [Partial<RedisChannelOptions<number>>, RegExp][] = [
       [{ capacity: 0 }, /`capacity`.*`0` \(number\)/],
       [{ capacity: 1.5 }, /`capacity`.*`1.5`/],
@@ -624,9 +593,9 @@ describe('bad input', () => {
 
   it('instances that disagree about priorities are told so', async () => {
     const name = `t${++counter}`;
-    const plain = new RedisChannel<number>({ connection, name, capacity: 2 });
+    const plain = new RedisChannel<number>({ connection: redis.connection, name, capacity: 2 });
     const prioritized = new RedisChannel<number>({
-      connection,
+      connection: redis.connection,
       name,
       capacity: 2,
       priority: (n) => n,

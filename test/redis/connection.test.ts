@@ -3,45 +3,39 @@
  * EVALSHA and EVAL after a SCRIPT FLUSH, the eviction-policy warning, deadlines while the
  * server is away, and bad options.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisConnection, Script } from '../../src/redis/index.js';
 import { caught, rejection } from '../support/errors.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { useRedisServer } from '../support/redis-fixture.js';
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedisServer();
-});
-afterAll(async () => {
-  await server.stop();
-});
+const redis = useRedisServer();
 
 describe('RedisConnection', () => {
   it('runs a script by EVALSHA, and again after the server forgot it', async () => {
-    const connection = await RedisConnection.connect({ redis: server.url });
+    const connection = await RedisConnection.connect({ redis: redis.server.url });
     const script = new Script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
     expect(await connection.run(script, ['{t}:n'], [2])).toBe(2);
-    await server.admin().script('FLUSH');
+    await redis.server.admin().script('FLUSH');
     expect(await connection.run(script, ['{t}:n'], [3])).toBe(5);
     await connection.close();
     await connection.close();
   });
 
   it('warns when maxmemory-policy is not noeviction', async () => {
-    await server.admin().config('SET', 'maxmemory-policy', 'allkeys-lru');
+    await redis.server.admin().config('SET', 'maxmemory-policy', 'allkeys-lru');
     const warnings: string[] = [];
     const connection = await RedisConnection.connect({
-      redis: server.url,
+      redis: redis.server.url,
       onWarning: (message) => warnings.push(message),
     });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/allkeys-lru.*noeviction/);
-    await server.admin().config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.server.admin().config('SET', 'maxmemory-policy', 'noeviction');
     await connection.close();
   });
 
   it('the blocking client is separate, made once', async () => {
-    const connection = await RedisConnection.connect({ redis: { port: server.port } });
+    const connection = await RedisConnection.connect({ redis: { port: redis.server.port } });
     const blocking = await connection.blocking();
     expect(await connection.blocking()).toBe(blocking);
     expect(blocking).not.toBe(connection.client);

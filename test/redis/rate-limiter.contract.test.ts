@@ -3,23 +3,13 @@
  * in-process GCRA (`Pacer`, on a manual clock) and `RedisRateLimiter` (a real redis-server
  * started for this file, real time), so the distributed limit keeps the in-process semantics.
  */
-import { afterAll, beforeAll } from 'vitest';
 import { Pacer } from '../../src/limit/pacer.js';
-import { RedisConnection, RedisRateLimiter } from '../../src/redis/index.js';
+import { RedisRateLimiter } from '../../src/redis/index.js';
 import { ManualClock } from '../../src/testing/index.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-fixture.js';
 import { type ContractFactory, rateLimiterContract } from './contract/rate-limiter.contract.js';
 
-let server: RedisServer;
-let connection: RedisConnection;
-beforeAll(async () => {
-  server = await startRedisServer();
-  connection = await RedisConnection.connect({ redis: server.url });
-});
-afterAll(async () => {
-  await connection.close();
-  await server.stop();
-});
+const fixture = useRedis();
 
 /** GCRA in-process: a Pacer of `burst − 1` slack, idle long enough to be full. */
 const pacer: ContractFactory = async ({ rate, burst }) => {
@@ -44,7 +34,12 @@ const pacer: ContractFactory = async ({ rate, burst }) => {
 let names = 0;
 /** On Redis, real time: a fresh key is a full limit. */
 const redis: ContractFactory = async ({ rate, burst }) => {
-  const limiter = new RedisRateLimiter({ connection, name: `c${names++}`, rate, burst });
+  const limiter = new RedisRateLimiter({
+    connection: fixture.connection,
+    name: `c${names++}`,
+    rate,
+    burst,
+  });
   return {
     tryTake: (n) => limiter.tryTake(n),
     take: (n, options) => limiter.take(n, options),

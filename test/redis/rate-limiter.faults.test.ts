@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import { SluiceError, TimeoutError } from '../../src/errors.js';
 import {
@@ -20,19 +20,13 @@ import {
 } from '../../src/redis/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { flush } from '../support/clock.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { useRedisServer } from '../support/redis-fixture.js';
 
 const DEADLINE_MS = 200;
 /** What a call may take beyond the deadline before the test calls it a hang. */
 const MARGIN_MS = 300;
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedisServer();
-});
-afterAll(async () => {
-  await server.stop();
-});
+const redis = useRedisServer();
 
 let names = 0;
 const fresh = (): string => `f${names++}`;
@@ -88,7 +82,7 @@ function limiter(
 describe('RedisRateLimiter faults: Redis down or slow', () => {
   it('Redis killed: every call settles within the deadline with each policy; Redis decides again once back', async () => {
     const connection = await RedisConnection.connect({
-      redis: server.url,
+      redis: redis.server.url,
       commandTimeoutMs: DEADLINE_MS,
     });
     const clock = new ManualClock();
@@ -99,7 +93,7 @@ describe('RedisRateLimiter faults: Redis down or slow', () => {
       expect(await l.tryTake()).toEqual({ ok: true, source: 'redis' });
     }
 
-    await server.kill();
+    await redis.server.kill();
 
     // open: allowed, at once.
     for (let i = 0; i < 6; i++) {
@@ -161,7 +155,7 @@ describe('RedisRateLimiter faults: Redis down or slow', () => {
     });
     expect(local.stats().lastFailure).toBeInstanceOf(Error);
 
-    await server.restart();
+    await redis.server.restart();
     await ready(connection);
     for (const l of [open, closed, local]) {
       expect(await l.tryTake()).toEqual({ ok: true, source: 'redis' });
@@ -171,13 +165,13 @@ describe('RedisRateLimiter faults: Redis down or slow', () => {
 
   it('Redis slower than the deadline (CLIENT PAUSE): the policy decides at the deadline', async () => {
     const connection = await RedisConnection.connect({
-      redis: server.url,
+      redis: redis.server.url,
       commandTimeoutMs: DEADLINE_MS,
     });
     const open = limiter(connection, { failure: 'open' });
     const closed = limiter(connection, { failure: 'closed' });
     const local = limiter(connection, { failure: 'local', replicas: 4 });
-    await server.admin().client('PAUSE', 600, 'ALL');
+    await redis.server.admin().client('PAUSE', 600, 'ALL');
     const [a, b, c, d] = await Promise.all([
       timed(open.tryTake()),
       timed(closed.tryTake()),
@@ -194,7 +188,7 @@ describe('RedisRateLimiter faults: Redis down or slow', () => {
     expect(c.value).toEqual({ ok: true, source: 'local' });
     expect(d.error).toBeInstanceOf(RedisUnavailableError);
     expect(String((d.error as Error).cause)).toMatch(/timed out/i);
-    await server.admin().client('UNPAUSE');
+    await redis.server.admin().client('UNPAUSE');
     await ready(connection);
     expect(await closed.tryTake()).toMatchObject({ source: 'redis' });
     await connection.close();
@@ -204,10 +198,10 @@ describe('RedisRateLimiter faults: Redis down or slow', () => {
 describe('RedisRateLimiter faults: connections killed mid-call', () => {
   it('CLIENT KILL TYPE normal with calls in flight and takes asleep: nothing hangs, nothing runs twice', async () => {
     const connection = await RedisConnection.connect({
-      redis: server.url,
+      redis: redis.server.url,
       commandTimeoutMs: DEADLINE_MS,
     });
-    const admin = server.admin();
+    const admin = redis.server.admin();
     for (const failure of ['closed', 'open'] as const) {
       await ready(connection);
       const l = new RedisRateLimiter({ connection, name: fresh(), rate: 20, burst: 2, failure });
@@ -266,8 +260,8 @@ describe('RedisRateLimiter faults: connections killed mid-call', () => {
 describe('RedisRateLimiter faults: client clocks 5 s apart', () => {
   it('two limiters whose clocks differ by 5 s admit what one limiter would', async () => {
     const connections = [
-      await RedisConnection.connect({ redis: server.url }),
-      await RedisConnection.connect({ redis: server.url }),
+      await RedisConnection.connect({ redis: redis.server.url }),
+      await RedisConnection.connect({ redis: redis.server.url }),
     ];
     const clocks = [new ManualClock({ start: 0 }), new ManualClock({ start: 5_000 })];
     /** The delay of every timer armed on either clock, in the order they were armed. */
@@ -349,7 +343,7 @@ describe('RedisRateLimiter faults: contention across processes', () => {
             '--import',
             'tsx',
             fixture,
-            server.url,
+            redis.server.url,
             name,
             String(RATE),
             String(BURST),

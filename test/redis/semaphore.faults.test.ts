@@ -7,27 +7,14 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisConnection } from '../../src/redis/connection.js';
 import { LeaseLostError, RedisUnavailableError } from '../../src/redis/errors.js';
 import { RedisSemaphore } from '../../src/redis/semaphore.js';
 import { probe } from '../support/outcome.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(check: () => Promise<void> | void, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > end) throw error;
-      await sleep(10);
-    }
-  }
-}
+import { eventually, sleep } from '../support/real-time.js';
+import { useRedisServer } from '../support/redis-fixture.js';
+import { startRedisServer } from '../support/redis-server.js';
 
 /** How long `promise` takes to settle, and how. */
 async function settling(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
@@ -59,22 +46,16 @@ async function heldToken(child: ChildProcess): Promise<number> {
   throw new Error(`holder exited before holding (output: ${out})`);
 }
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedisServer();
-});
-afterAll(async () => {
-  await server.stop();
-});
+const redis = useRedisServer();
 
 describe('RedisSemaphore faults', () => {
   it('a holder killed with SIGKILL: its slot goes to a waiter here after its lease', async () => {
     const name = 'sigkill';
     const leaseMs = 1000;
-    const child = spawnHolder(server.url, name, leaseMs);
+    const child = spawnHolder(redis.server.url, name, leaseMs);
     try {
       const childToken = await heldToken(child);
-      const connection = await RedisConnection.connect({ redis: server.url });
+      const connection = await RedisConnection.connect({ redis: redis.server.url });
       const sem = new RedisSemaphore({ connection, name, capacity: 1, leaseMs });
       expect(await sem.tryAcquire()).toBeUndefined();
       const waiter = probe(sem.acquire({ timeoutMs: 10_000 }));
@@ -147,20 +128,20 @@ describe('RedisSemaphore faults', () => {
   });
 
   it('CLIENT KILL of the blocking connection: the waiter reconnects and still gets the slot', async () => {
-    const connection = await RedisConnection.connect({ redis: server.url });
-    const other = await RedisConnection.connect({ redis: server.url });
+    const connection = await RedisConnection.connect({ redis: redis.server.url });
+    const other = await RedisConnection.connect({ redis: redis.server.url });
     const name = 'kill-blocking';
     const a = new RedisSemaphore({ connection, name, capacity: 1 });
     const b = new RedisSemaphore({ connection: other, name, capacity: 1 });
     const held = (await a.tryAcquire())!;
     const waiter = probe(b.acquire({ timeoutMs: 10_000 }));
     const blocked = async (): Promise<string[]> =>
-      String(await server.admin().client('LIST'))
+      String(await redis.server.admin().client('LIST'))
         .split('\n')
         .filter((line) => / cmd=blpop /.test(line))
         .map((line) => /\bid=(\d+)/.exec(line)![1]!);
     await eventually(async () => expect(await blocked()).toHaveLength(1));
-    await server.admin().client('KILL', 'ID', (await blocked())[0]!);
+    await redis.server.admin().client('KILL', 'ID', (await blocked())[0]!);
     await eventually(async () => expect(await blocked()).toHaveLength(1)); // a new one
     expect(waiter.status).toBe('pending');
     await held.release();
@@ -175,7 +156,7 @@ describe('RedisSemaphore faults', () => {
     const leaseMs = 500;
     const capacity = 2;
     const connections = await Promise.all(
-      [1, 2, 3].map(() => RedisConnection.connect({ redis: server.url })),
+      [1, 2, 3].map(() => RedisConnection.connect({ redis: redis.server.url })),
     );
     const sems = connections.map(
       (connection) => new RedisSemaphore({ connection, name, capacity, leaseMs }),
@@ -198,9 +179,9 @@ describe('RedisSemaphore faults', () => {
     };
     const workers = sems.flatMap((sem) => [worker(sem), worker(sem), worker(sem)]);
     await sleep(300);
-    await server.admin().client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await redis.server.admin().client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     await sleep(300);
-    await server.admin().client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await redis.server.admin().client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     await sleep(300);
     stop = true;
     const started = performance.now();
@@ -211,7 +192,7 @@ describe('RedisSemaphore faults', () => {
 
     // Leases whose release was cut off lapse after leaseMs: then exactly capacity is free.
     await sleep(leaseMs + 200);
-    const fresh = await RedisConnection.connect({ redis: server.url });
+    const fresh = await RedisConnection.connect({ redis: redis.server.url });
     const check = new RedisSemaphore({ connection: fresh, name, capacity, leaseMs });
     const permits = [await check.tryAcquire(), await check.tryAcquire()];
     expect(permits.every((p) => p !== undefined)).toBe(true);

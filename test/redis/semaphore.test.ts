@@ -7,7 +7,7 @@
  * bad input.
  */
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../src/errors.js';
 import { RedisConnection } from '../../src/redis/connection.js';
 import { LeaseLostError, RedisUnavailableError } from '../../src/redis/errors.js';
@@ -15,19 +15,17 @@ import { RedisSemaphore, type RedisSemaphoreOptions } from '../../src/redis/sema
 import { ManualClock } from '../../src/testing/manual-clock.js';
 import { caught, rejection } from '../support/errors.js';
 import { probe } from '../support/outcome.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { eventually, sleep } from '../support/real-time.js';
+import { useRedis } from '../support/redis-fixture.js';
 import { listeners } from '../support/signals.js';
 
-let server: RedisServer;
-let shared: RedisConnection;
+const redis = useRedis();
 const opened: RedisConnection[] = [];
 let names = 0;
 
 beforeAll(async () => {
-  server = await startRedisServer();
-  shared = await RedisConnection.connect({ redis: server.url });
   // Load every script once, so MONITOR later sees EVALSHA only (no NOSCRIPT + EVAL).
-  const warm = new RedisSemaphore({ connection: shared, name: 'warm-up', capacity: 1 });
+  const warm = new RedisSemaphore({ connection: redis.connection, name: 'warm-up', capacity: 1 });
   const permit = (await warm.tryAcquire())!;
   await permit.extend();
   await warm.stats();
@@ -36,16 +34,10 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const connection of opened.splice(0)) await connection.close();
 });
-afterAll(async () => {
-  await shared.close();
-  await server.stop();
-});
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A new connection: one more "process". Closed after the test. */
 async function processConnection(): Promise<RedisConnection> {
-  const connection = await RedisConnection.connect({ redis: server.url });
+  const connection = await RedisConnection.connect({ redis: redis.server.url });
   opened.push(connection);
   return connection;
 }
@@ -59,20 +51,6 @@ function semaphore(
 }
 
 const freshName = (): string => `sem-${++names}`;
-
-/** Polls until `check` passes (test-side only: the code under test never polls). */
-async function eventually(check: () => Promise<void> | void, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > end) throw error;
-      await sleep(10);
-    }
-  }
-}
 
 async function waitingIs(sem: RedisSemaphore, n: number): Promise<void> {
   await eventually(async () => expect((await sem.stats()).waiting).toBe(n));
@@ -136,7 +114,7 @@ describe('RedisSemaphore: capacity and order across processes', () => {
     const a = semaphore(await processConnection(), name);
     const b = semaphore(await processConnection(), name);
     const held = (await a.tryAcquire())!;
-    const monitor: Redis = await server.admin().monitor();
+    const monitor: Redis = await redis.server.admin().monitor();
     try {
       const seen: string[] = [];
       monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -166,12 +144,12 @@ describe('RedisSemaphore: capacity and order across processes', () => {
     const name = freshName();
     const connectionName = `idle-${name}`;
     const connection = await RedisConnection.connect({
-      redis: { port: server.port, host: '127.0.0.1', connectionName },
+      redis: { port: redis.server.port, host: '127.0.0.1', connectionName },
     });
     opened.push(connection);
     // The blocking client is made from the command client, so it carries the same name.
     const clients = async (): Promise<number> =>
-      String(await server.admin().client('LIST'))
+      String(await redis.server.admin().client('LIST'))
         .split('\n')
         .filter((line) => line.includes(` name=${connectionName} `)).length;
     expect(await clients()).toBe(1);
@@ -185,7 +163,7 @@ describe('RedisSemaphore: capacity and order across processes', () => {
     await waiter.value!.release();
     await eventually(async () => expect(await clients()).toBe(1));
     expect(b.waiting).toBe(0);
-    const keys = await server.admin().keys(`sluice:{${name}}:*`);
+    const keys = await redis.server.admin().keys(`sluice:{${name}}:*`);
     expect(keys).toEqual([`sluice:{${name}}:seq`]); // the fencing counter never resets
   });
 });
@@ -238,7 +216,7 @@ describe('RedisSemaphore: leases', () => {
     const onLost = new Promise<unknown>((resolve) => {
       permit.lost.addEventListener('abort', () => resolve(permit.lost.reason));
     });
-    await server.admin().del(`sluice:{${name}}:holders`); // taken away behind its back
+    await redis.server.admin().del(`sluice:{${name}}:holders`); // taken away behind its back
     const reason = await onLost;
     expect(reason).toBeInstanceOf(LeaseLostError);
     expect((reason as LeaseLostError).code).toBe('ERR_SLUICE_LEASE_LOST');
@@ -329,7 +307,7 @@ describe('RedisSemaphore: abort and timeout', () => {
     const held = (await a.tryAcquire())!;
     const waiter = probe(b.acquire({ timeoutMs: 5000 }));
     await waitingIs(a, 1);
-    await server.admin().del(`sluice:{${name}}:owners`); // as if b had stalled past its liveness
+    await redis.server.admin().del(`sluice:{${name}}:owners`); // as if b had stalled past its liveness
     await held.release(); // drops b's dead ticket: the slot is simply free
     await eventually(() => expect(waiter.status).toBe('fulfilled'), 4000);
     await waiter.value!.release();
@@ -360,7 +338,7 @@ describe('RedisSemaphore: clock and connection', () => {
 
   it('closing the connection rejects its waiters at once and marks held leases lost', async () => {
     const name = freshName();
-    const connection = await RedisConnection.connect({ redis: server.url });
+    const connection = await RedisConnection.connect({ redis: redis.server.url });
     const a = semaphore(connection, name);
     const held = (await a.tryAcquire())!;
     const waiter = probe(a.acquire());
@@ -398,7 +376,7 @@ describe('RedisSemaphore: stats and bad input', () => {
   });
 
   it('bad options throw at construction, naming the value', () => {
-    const connection = shared;
+    const connection = redis.connection;
     const make = (options: unknown) => () => new RedisSemaphore(options as RedisSemaphoreOptions);
     const base = { connection, name: 'x', capacity: 1 };
     expect(caught(make(undefined))).toBeInstanceOf(TypeError);
@@ -427,7 +405,7 @@ describe('RedisSemaphore: stats and bad input', () => {
   });
 
   it('bad acquire options throw synchronously; nothing is sent', async () => {
-    const sem = semaphore(shared, freshName());
+    const sem = semaphore(redis.connection, freshName());
     expect(caught(() => sem.acquire(5 as never))).toBeInstanceOf(TypeError);
     expect(caught(() => sem.acquire({ timeoutMs: -1 })).message).toMatch(/`timeoutMs`.*`-1`/);
     expect(caught(() => sem.acquire({ signal: {} as AbortSignal }))).toBeInstanceOf(TypeError);

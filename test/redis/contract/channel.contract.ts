@@ -18,6 +18,7 @@ import type {
   WaitOptions,
 } from '../../../src/channel/types.js';
 import { ChannelFullError, TimeoutError } from '../../../src/errors.js';
+import { settledWithin } from '../../support/real-time.js';
 
 /** The operations the contract exercises, sync or async. */
 export interface ContractChannel {
@@ -40,21 +41,9 @@ export type ChannelFactory = (
   options: ContractOptions,
 ) => ContractChannel | Promise<ContractChannel>;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** True if `promise` is still pending after `ms`. */
 async function pendingAfter(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let settled = false;
-  promise.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
-  await sleep(ms);
-  return !settled;
+  return !(await settledWithin(promise, ms));
 }
 
 /** The reason a promise rejected with (fails if it fulfils). */

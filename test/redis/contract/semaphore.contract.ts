@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../../src/errors.js';
 import { probe } from '../../support/outcome.js';
+import { sleep } from '../../support/real-time.js';
 import { listeners } from '../../support/signals.js';
 
 /** A permit as both implementations give it: `release()` may return a promise. */
@@ -28,8 +29,6 @@ export interface ContractSemaphore {
 
 /** Makes a fresh, empty semaphore of `capacity` (for Redis: a new name each time). */
 export type SemaphoreFactory = (capacity: number) => ContractSemaphore | Promise<ContractSemaphore>;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function takeAll(sem: ContractSemaphore, n: number): Promise<ContractPermit[]> {
   const permits: ContractPermit[] = [];
