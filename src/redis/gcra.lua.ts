@@ -19,12 +19,15 @@
  * Takes, or reserves, `n` tokens.
  *
  * KEYS[1]: the bucket's key. ARGV: `n·T` (µs), `tau` (µs), `maxWait` (µs; `-1`: no limit; `0`:
- * only at once, as `tryTake`).
+ * only at once, as `tryTake`), and optionally a 4th, `1`: a grant replies with just `now`.
  *
  * Returns `{granted, wait, tat, now}`: `granted` 1 when the TAT was moved (the slot is the
  * caller's, `wait` µs after `now`), 0 when the wait would pass `maxWait` (nothing changed;
  * `wait` is how long it would have been). `tat` is the TAT the call set (or would have set): the
- * token the give-back script compares. `now` is the server time of the decision.
+ * token the give-back script compares. `now` is the server time of the decision. With the 4th
+ * argument (`tryTake`, which never waits and never gives back), a grant returns just `now`, an
+ * integer: a one-integer reply costs Redis about 0.6 µs less than a table of four (of about
+ * 5 µs per call).
  *
  * The write is the cheapest that keeps the key's expiry at the TAT: on a bucket that was full
  * (no key, or a TAT already past) a SET with PX; on a busy one, INCRBY (in place, the integer
@@ -51,6 +54,7 @@ else
   redis.call('INCRBY', KEYS[1], ARGV[1])
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
+if ARGV[4] then return now end
 return {1, wait, newTat, now}
 `;
 

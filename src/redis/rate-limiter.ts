@@ -369,6 +369,11 @@ export class RedisRateLimiter {
     return this.#connection.run(TAKE, [this.key], [n * this.#intervalUs, this.#tauUs, maxWaitUs]);
   }
 
+  /** One run of the take script for `tryTake`: a grant replies with just `now`. */
+  #decideNow(n: number): Promise<unknown> {
+    return this.#connection.run(TAKE, [this.key], [n * this.#intervalUs, this.#tauUs, 0, 1]);
+  }
+
   #failed(error: unknown): void {
     this.#failures++;
     this.#lastFailure = error;
@@ -377,12 +382,18 @@ export class RedisRateLimiter {
   async #tryTake(n: number): Promise<RedisTakeResult> {
     let reply: unknown;
     try {
-      reply = await this.#decide(n, 0);
+      reply = await this.#decideNow(n);
     } catch (error) {
       this.#failed(error);
       return this.#tryOnFailure(n);
     }
-    const decision = decode(reply); // outside the try: a bad reply is a bug, not an outage
+    // Outside the try: a bad reply is a bug, not an outage. A grant replies with just `now`.
+    if (typeof reply === 'number') {
+      invariant(Number.isSafeInteger(reply), () => `the take script replied ${reply}`);
+      this.#granted.redis++;
+      return GRANTED_BY.redis;
+    }
+    const decision = decode(reply);
     if (decision.granted) {
       this.#granted.redis++;
       return GRANTED_BY.redis;

@@ -10,14 +10,14 @@
  * read by wrapping `connection.run` (the real server still answers), so a test can check that
  * `take` sleeps exactly the wait Redis returned.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../src/errors.js';
-import { RedisConnection, RedisRateLimiter, Script } from '../../src/redis/index.js';
+import { RedisRateLimiter, Script } from '../../src/redis/index.js';
 import { ManualClock } from '../../src/testing/index.js';
 import { flush } from '../support/clock.js';
 import { caught, rejection } from '../support/errors.js';
 import { type Outcome, watch } from '../support/outcome.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { useRedis } from '../support/redis-fixture.js';
 import { listeners } from '../support/signals.js';
 
 /** A reply of the take script, as the limiter got it. */
@@ -28,27 +28,24 @@ interface Reply {
   readonly nowUs: number;
 }
 
-let server: RedisServer;
-let connection: RedisConnection;
+const redis = useRedis();
 /** Every take-script reply, in order (give-back replies are numbers and are not kept). */
 const replies: Reply[] = [];
 
-beforeAll(async () => {
-  server = await startRedisServer();
-  connection = await RedisConnection.connect({ redis: server.url });
+beforeAll(() => {
+  const connection = redis.connection;
   const run = connection.run.bind(connection);
   connection.run = async (script, keys, args) => {
     const reply = await run(script, keys, args);
     if (Array.isArray(reply) && reply.length === 4) {
       const [granted, waitUs, tat, nowUs] = reply as number[];
       replies.push({ granted: granted === 1, waitUs: waitUs!, tat: tat!, nowUs: nowUs! });
+    } else if (typeof reply === 'number' && args.length === 4) {
+      // A tryTake grant replies with just `now`; its TAT is not kept here.
+      replies.push({ granted: true, waitUs: 0, tat: Number.NaN, nowUs: reply });
     }
     return reply;
   };
-});
-afterAll(async () => {
-  await connection.close();
-  await server.stop();
 });
 beforeEach(() => {
   replies.length = 0;
@@ -58,7 +55,13 @@ let names = 0;
 /** A limiter on a fresh key, sleeping on a ManualClock. */
 function make(rate: number, burst: number): { limiter: RedisRateLimiter; clock: ManualClock } {
   const clock = new ManualClock();
-  const limiter = new RedisRateLimiter({ connection, name: `t${names++}`, rate, burst, clock });
+  const limiter = new RedisRateLimiter({
+    connection: redis.connection,
+    name: `t${names++}`,
+    rate,
+    burst,
+    clock,
+  });
   return { limiter, clock };
 }
 
@@ -77,11 +80,11 @@ return 1
 
 /** To the limit on `key`, `ms` pass (see the file comment). */
 async function elapse(key: string, ms: number): Promise<void> {
-  if (ms > 0) await connection.run(ELAPSE, [key], [Math.round(ms * 1000)]);
+  if (ms > 0) await redis.connection.run(ELAPSE, [key], [Math.round(ms * 1000)]);
 }
 
 async function tatOf(key: string): Promise<number | null> {
-  const value = await server.admin().get(key);
+  const value = await redis.server.admin().get(key);
   return value === null ? null : Number(value);
 }
 
@@ -196,37 +199,37 @@ describe('RedisRateLimiter: the key', () => {
   it('is `sluice:{name}:gcra`, holds the TAT, and expires when the bucket is full again', async () => {
     const { limiter } = make(RATE, 3);
     expect(limiter.key).toBe(`sluice:{${limiter.name}}:gcra`);
-    expect(await server.admin().exists(limiter.key)).toBe(0); // a fresh limit holds nothing
+    expect(await redis.server.admin().exists(limiter.key)).toBe(0); // a fresh limit holds nothing
     await limiter.tryTake(2);
     const first = lastReply();
     expect(await tatOf(limiter.key)).toBe(first.nowUs + 2 * T_US);
-    const pttl = await server.admin().pttl(limiter.key);
+    const pttl = await redis.server.admin().pttl(limiter.key);
     expect(pttl).toBeLessThanOrEqual(2 * T);
     expect(pttl).toBeGreaterThan(1.5 * T);
-    expect(await server.admin().get(limiter.key)).toMatch(/^\d+$/); // an integer, for INCRBY
+    expect(await redis.server.admin().get(limiter.key)).toMatch(/^\d+$/); // an integer, for INCRBY
     await limiter.tryTake(1); // on a busy key: INCRBY and PEXPIRE
     expect(await tatOf(limiter.key)).toBe(first.nowUs + 3 * T_US);
-    expect(await server.admin().get(limiter.key)).toMatch(/^\d+$/);
-    expect(await server.admin().pttl(limiter.key)).toBeGreaterThan(2.5 * T);
+    expect(await redis.server.admin().get(limiter.key)).toMatch(/^\d+$/);
+    expect(await redis.server.admin().pttl(limiter.key)).toBeGreaterThan(2.5 * T);
     await elapse(limiter.key, 3 * T); // full again: gone
-    expect(await server.admin().exists(limiter.key)).toBe(0);
+    expect(await redis.server.admin().exists(limiter.key)).toBe(0);
   });
 
   it('disappears on its own once it has refilled (real time)', async () => {
     const { limiter } = make(1000, 5);
     expect((await limiter.tryTake(5)).ok).toBe(true);
-    const pttl = await server.admin().pttl(limiter.key);
+    const pttl = await redis.server.admin().pttl(limiter.key);
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(5);
     await new Promise((resolve) => setTimeout(resolve, pttl + 20));
-    expect(await server.admin().exists(limiter.key)).toBe(0);
+    expect(await redis.server.admin().exists(limiter.key)).toBe(0);
     expect((await limiter.tryTake(5)).ok).toBe(true);
   });
 
   it('works again after the server forgot its scripts (NOSCRIPT → EVAL)', async () => {
     const { limiter } = make(RATE, 1);
     expect((await limiter.tryTake()).ok).toBe(true);
-    await server.admin().script('FLUSH');
+    await redis.server.admin().script('FLUSH');
     expect(await limiter.tryTake()).toMatchObject({ ok: false, source: 'redis' });
   });
 });
@@ -366,7 +369,7 @@ describe('RedisRateLimiter: take with a signal', () => {
     const error = await rejection(limiter.take(1, { signal: AbortSignal.abort(reason) }));
     expect(error).toBe(reason);
     expect(replies).toHaveLength(0);
-    expect(await server.admin().exists(limiter.key)).toBe(0);
+    expect(await redis.server.admin().exists(limiter.key)).toBe(0);
   });
 
   it('abort while sleeping: rejects with the reason, gives the slot back, leaves nothing', async () => {
@@ -453,7 +456,7 @@ describe('RedisRateLimiter: take with a signal', () => {
       clearTimer: (handle: unknown) => clock.clearTimer(handle),
     };
     const limiter = new RedisRateLimiter({
-      connection,
+      connection: redis.connection,
       name: `t${names++}`,
       rate: RATE,
       burst: 1,
@@ -474,7 +477,7 @@ describe('RedisRateLimiter: take with a signal', () => {
 });
 
 describe('RedisRateLimiter: options and arguments', () => {
-  const base = () => ({ connection, name: 'bad', rate: 10, burst: 2 });
+  const base = () => ({ connection: redis.connection, name: 'bad', rate: 10, burst: 2 });
 
   it('reports its configuration; the default failure policy is closed', () => {
     const limiter = new RedisRateLimiter(base());
