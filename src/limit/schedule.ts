@@ -54,6 +54,13 @@ export interface Ledger {
   commit(n: number, at: number): void;
   /** Undoes (part of) a commitment of `n` at `at`, without applying bounds (see `advance`). */
   uncommit(n: number, at: number): void;
+  /**
+   * Gives back `n` of a commitment at `at` while later commitments stay where they are (a
+   * cancellation while reservations are outstanding). Default: `uncommit`. A ledger whose
+   * later commitments may depend on the count staying low (a bucket's cap) keeps what would
+   * lift it past its bound.
+   */
+  giveBack?(n: number, at: number): void;
   /** True when the ledger holds nothing a new ledger would not (a full bucket, an empty log). */
   isIdle(): boolean;
 }
@@ -357,7 +364,8 @@ export class Scheduler {
     const restore = Math.min(n, n - (this.#promised - promisedAt));
     if (restore <= 0) return;
     this.#promised -= restore;
-    this.#ledger.uncommit(restore, at);
+    if (this.#ledger.giveBack !== undefined) this.#ledger.giveBack(restore, at);
+    else this.#ledger.uncommit(restore, at);
   }
 
   /** Takes every waiter out of the ledger and puts them back in order at their new times. */

@@ -148,6 +148,19 @@ class TokenLedger implements Ledger {
     }
   }
 
+  giveBack(n: number, at: number): void {
+    this.uncommit(n, at);
+    // A later commitment placed late had its count held at the cap (`#capped`): tokens given
+    // back before it would lift the count there past `burst`, and the requests at and after it
+    // would get more than a full bucket. The cap takes them, as it would have; they come back
+    // only with that commitment, like the rest of its loss.
+    let capped = Number.POSITIVE_INFINITY;
+    for (const time of this.#capped.keys()) if (time > at && time < capped) capped = time;
+    if (capped === Number.POSITIVE_INFINITY) return;
+    this.tokens -= n;
+    this.#capped.set(capped, (this.#capped.get(capped) ?? 0) + n);
+  }
+
   /** A bucket with at least what a new one starts with can be replaced by a new one. */
   isIdle(): boolean {
     return (

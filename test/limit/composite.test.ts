@@ -515,6 +515,34 @@ describe('allOf: property', () => {
     );
   });
 
+  it('an abort under a later capped reservation gives back nothing that would pass the cap', async () => {
+    // Found by the property above: take 1 acts at 0; take 3 (behind the bucket) is placed at
+    // 500; take 2 is held by the window until 2500, where the bucket's count is capped at 3.
+    // Aborting the 3 must not lift that capped count: at 2500 at most 3 tokens act.
+    const limits = { rate: 2, burst: 3, limit: 4, windowMs: 2000 };
+    const step = (gap: number, n: number, abortAfter?: number): Step => ({
+      gap,
+      kind: 'take',
+      n,
+      abortAfter,
+      timeoutMs: undefined,
+    });
+    const acts = await runComposite(limits, [
+      step(0, 1),
+      step(0, 3, 1),
+      step(0, 2),
+      step(1, 1),
+      step(0, 1),
+    ]);
+    expect(bucketExcess(acts, limits.rate)).toBeLessThanOrEqual(limits.burst + EPS);
+    expect(acts.map((a) => [a.t, a.n])).toEqual([
+      [0, 1],
+      [2500, 2],
+      [2500, 1],
+      [3000, 1],
+    ]);
+  });
+
   it('the checkers can fail', () => {
     const act = (t: number): Act => ({ index: 0, t, n: 1 });
     expect(bucketExcess([act(0), act(1000), act(10_000), act(10_000)], 1)).toBe(2);
