@@ -8,7 +8,7 @@
  * trip per decision) and with 64 concurrent callers on one connection (round trips overlap;
  * the CPU of Redis and of the client bound it), in two states of the limit:
  * - ample: every call granted (sluice rate 10⁶/s, burst 10⁹; rate-limiter-flexible 10⁹ points
- *   per second) — each library's common path, and the brief's target;
+ *   per second) — each library's common path, and the issue's target;
  * - exhausted: every call refused (sluice rate 0.001/s, burst 1, taken; rate-limiter-flexible 1
  *   point per 600 s, consumed) — a limit under attack.
  * Contenders: sluice `tryTake()` and `take()` on a `RedisConnection` (ioredis with a command
