@@ -252,20 +252,17 @@ export function pipeline<T>(
 // ---- description -----------------------------------------------------------------------------
 
 class StageSpec<I, O> implements Stage<I, O> {
-  readonly #concurrency: number;
-
   constructor(
     readonly fn: (item: I, context: StageContext) => O | PromiseLike<O>,
-    concurrency: number,
+    /** The concurrency given, or the adaptive limiter's limit when the stage was made. */
+    readonly fixed: number,
     readonly capacity: number,
     readonly ordered: boolean,
     readonly limiter: AdaptiveLimiter | undefined,
-  ) {
-    this.#concurrency = concurrency;
-  }
+  ) {}
 
   get concurrency(): number {
-    return this.limiter === undefined ? this.#concurrency : this.limiter.limit;
+    return this.limiter === undefined ? this.fixed : this.limiter.limit;
   }
 }
 
@@ -427,8 +424,12 @@ class StageRun {
   }
 
   hasRoom(): boolean {
-    const { concurrency, capacity } = this.spec;
-    if (concurrency > this.peak) this.peak = concurrency;
+    const { fixed, limiter, capacity } = this.spec;
+    let concurrency = fixed;
+    if (limiter !== undefined) {
+      concurrency = limiter.limit;
+      if (concurrency > this.peak) this.peak = concurrency;
+    }
     return this.running < concurrency && this.held < concurrency + capacity;
   }
 
