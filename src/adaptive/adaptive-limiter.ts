@@ -36,6 +36,7 @@ import {
   checkOptions,
 } from '../internal/validate.js';
 import { type Linked, WaiterList } from '../internal/waiter-list.js';
+import { checkAlgorithm } from './bounds.js';
 import type { LimitAlgorithm, Sample } from './types.js';
 
 /** Options for {@link AdaptiveLimiter}. */
@@ -232,7 +233,7 @@ export class AdaptiveLimiter {
   constructor(options: AdaptiveLimiterOptions) {
     if (options === undefined) throw new TypeError('Expected an options object with `algorithm`');
     checkOptions('options', options);
-    this.#algorithm = checkAlgorithm(options.algorithm);
+    this.#algorithm = checkAlgorithm('algorithm', options.algorithm);
     this.#limit = this.#algorithm.limit;
     this.#lifo = checkOneOf('order', options.order ?? 'fifo', ORDERS) === 'lifo';
     this.#maxBacklog = checkCount('maxBacklog', options.maxBacklog ?? Infinity, 0, true);
@@ -530,23 +531,6 @@ function isTimeout(error: unknown): boolean {
   return (
     error instanceof TimeoutError || (error as { name?: unknown } | null)?.name === 'TimeoutError'
   );
-}
-
-function checkAlgorithm(algorithm: unknown): LimitAlgorithm {
-  const a = algorithm as Partial<LimitAlgorithm> | null | undefined;
-  if (
-    typeof a !== 'object' ||
-    a === null ||
-    typeof a.update !== 'function' ||
-    typeof a.limit !== 'number' ||
-    !Number.isInteger(a.limit) ||
-    a.limit < 1
-  ) {
-    throw new TypeError(
-      `Expected \`algorithm\` to be a limit algorithm (aimd(), vegas(), …), got ${describe(algorithm)}`,
-    );
-  }
-  return a as LimitAlgorithm;
 }
 
 function checkPartitions(partitions: unknown): Partition[] {

@@ -4,7 +4,7 @@
  */
 import { describe } from '../internal/describe.js';
 import { checkCount, checkOptions } from '../internal/validate.js';
-import type { LimitBounds } from './types.js';
+import type { LimitAlgorithm, LimitBounds } from './types.js';
 
 /** Checked bounds: `1 <= minLimit <= initialLimit <= maxLimit`, all integers. */
 export interface Bounds {
@@ -67,4 +67,22 @@ export function checkRange(
 /** `value` moved into `[low, high]`. */
 export function clamp(value: number, low: number, high: number): number {
   return Math.max(low, Math.min(value, high));
+}
+
+/** An object that looks like a {@link LimitAlgorithm}: a `name`, an integer `limit` ≥ 1, `update`. */
+export function checkAlgorithm(name: string, algorithm: unknown): LimitAlgorithm {
+  const a = algorithm as Partial<LimitAlgorithm> | null | undefined;
+  if (
+    typeof a === 'object' &&
+    a !== null &&
+    typeof a.update === 'function' &&
+    typeof a.name === 'string' &&
+    Number.isInteger(a.limit) &&
+    (a.limit as number) >= 1
+  ) {
+    return a as LimitAlgorithm;
+  }
+  throw new TypeError(
+    `Expected \`${name}\` to be a limit algorithm (an object with \`name\`, \`limit\` and \`update\`, like aimd()), got ${describe(algorithm)}`,
+  );
 }

@@ -74,7 +74,7 @@
  * algorithm.update({ rttMs: 12, inflight: 1, dropped: false }, 22); // 10: minRTT = 10
  */
 import { describe } from '../internal/describe.js';
-import { checkCount, checkOptionalFunction } from '../internal/validate.js';
+import { checkCount, checkOptionalFunction, checkPositive } from '../internal/validate.js';
 import { checkBounds, checkRange, clamp } from './bounds.js';
 import { checkSample } from './sample.js';
 import type { LimitAlgorithm, LimitBounds } from './types.js';
@@ -119,10 +119,12 @@ export function envoyGradient(options?: EnvoyGradientOptions): LimitAlgorithm {
   const intervalMs = checkPositive(
     `${name}.minRttCalcIntervalMs`,
     options?.minRttCalcIntervalMs ?? 60_000,
+    'milliseconds',
   );
   const sampleIntervalMs = checkPositive(
     `${name}.sampleIntervalMs`,
     options?.sampleIntervalMs ?? 100,
+    'milliseconds',
   );
   const requestCount = checkCount(
     `${name}.minRttRequestCount`,
@@ -227,12 +229,4 @@ export function envoyGradient(options?: EnvoyGradientOptions): LimitAlgorithm {
 function aggregate(values: number[], p: number): number {
   values.sort((a, b) => a - b);
   return values[Math.max(0, Math.ceil(values.length * p) - 1)]!;
-}
-
-/** A finite number of milliseconds above 0. */
-function checkPositive(name: string, value: unknown): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
-  throw new RangeError(
-    `Expected \`${name}\` to be a finite number of milliseconds above 0, got ${describe(value)}`,
-  );
 }

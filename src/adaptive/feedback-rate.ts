@@ -42,7 +42,7 @@
 import { type Clock, checkClock } from '../clock.js';
 import { describe } from '../internal/describe.js';
 import { invariant } from '../internal/invariant.js';
-import { checkOneOf, checkOptions } from '../internal/validate.js';
+import { checkOneOf, checkOptions, checkPositive } from '../internal/validate.js';
 import type { ScheduleStats } from '../limit/schedule.js';
 import { checkBurst, TokenBucketBase } from '../limit/token-bucket.js';
 import type { Reservation, TakeOptions, TakeResult } from '../limit/types.js';
@@ -290,8 +290,12 @@ export class FeedbackRateLimiter extends TokenBucketBase {
       throw new TypeError('Expected an options object with initialRate');
     }
     checkOptions('options', options);
-    const initialRate = checkRate('initialRate', options.initialRate);
-    const minRate = checkRate('minRate', options.minRate ?? Math.min(0.5, initialRate));
+    const initialRate = checkPositive('initialRate', options.initialRate, 'tokens per second');
+    const minRate = checkPositive(
+      'minRate',
+      options.minRate ?? Math.min(0.5, initialRate),
+      'tokens per second',
+    );
     const maxRate = options.maxRate ?? Number.POSITIVE_INFINITY;
     if (!(typeof maxRate === 'number' && maxRate > 0)) {
       throw new RangeError(
@@ -481,20 +485,6 @@ export class FeedbackRateLimiter extends TokenBucketBase {
     if (rate === this.rate && pauseUntil <= this.pausedUntil) return;
     this.retune({ rate, pauseUntil });
   }
-}
-
-function checkRate(name: string, value: unknown): number {
-  if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;
-  throw new RangeError(
-    `Expected \`${name}\` to be a finite number of tokens per second above 0, got ${describe(value)}`,
-  );
-}
-
-function checkPositive(name: string, value: unknown): number {
-  if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;
-  throw new RangeError(
-    `Expected \`${name}\` to be a finite number above 0, got ${describe(value)}`,
-  );
 }
 
 function checkFraction(name: string, value: unknown): number {

@@ -38,7 +38,7 @@
  */
 import { describe } from '../internal/describe.js';
 import { checkCount, checkOneOf, checkOptions } from '../internal/validate.js';
-import { checkRange } from './bounds.js';
+import { checkAlgorithm, checkRange } from './bounds.js';
 import { checkSample } from './sample.js';
 import type { LimitAlgorithm, Sample } from './types.js';
 
@@ -75,7 +75,7 @@ class Windowed implements LimitAlgorithm {
   #dropped = false;
 
   constructor(algorithm: LimitAlgorithm, options: WindowedOptions | undefined) {
-    this.#inner = checkAlgorithm(algorithm);
+    this.#inner = checkAlgorithm('windowed.algorithm', algorithm);
     checkOptions('windowed', options);
     this.#windowMs = checkWindowMs(options?.windowMs ?? 1000);
     this.#minSamples = checkCount('windowed.minSamples', options?.minSamples ?? 10, 1);
@@ -127,21 +127,6 @@ class Windowed implements LimitAlgorithm {
     this.#maxInflight = 0;
     this.#dropped = false;
   }
-}
-
-function checkAlgorithm(algorithm: unknown): LimitAlgorithm {
-  const a = algorithm as Partial<LimitAlgorithm> | null | undefined;
-  if (
-    typeof a === 'object' &&
-    a !== null &&
-    typeof a.update === 'function' &&
-    typeof a.name === 'string'
-  ) {
-    return a as LimitAlgorithm;
-  }
-  throw new TypeError(
-    `Expected \`windowed.algorithm\` to be a limit algorithm (an object with \`name\` and \`update\`, like aimd()), got ${describe(algorithm)}`,
-  );
 }
 
 /** A finite number of milliseconds from 0 up (0: close as soon as `minSamples` are in). */

@@ -15,7 +15,12 @@
  * 3. After `prepare(now)` returned, the entry `shift()` takes is neither expired nor shed.
  */
 import { describe } from '../internal/describe.js';
-import { checkDuration, checkOneOf, checkOptionalFunction } from '../internal/validate.js';
+import {
+  checkDuration,
+  checkOneOf,
+  checkOptionalFunction,
+  checkPositive,
+} from '../internal/validate.js';
 import { CoDel, type CoDelOptions, RequestCoDel, type Shedder } from './codel.js';
 import { type Entry, FifoEntries, PriorityEntries } from './queues.js';
 import type { DropReason } from './types.js';
@@ -255,8 +260,8 @@ export function timedStoreConfig<T>(options: {
       mode = 'rfc',
     } = codel === true ? {} : (codel as CoDelOptions);
     codelConfig = {
-      targetMs: checkPositive('codel.targetMs', targetMs),
-      intervalMs: checkPositive('codel.intervalMs', intervalMs),
+      targetMs: checkPositive('codel.targetMs', targetMs, 'milliseconds'),
+      intervalMs: checkPositive('codel.intervalMs', intervalMs, 'milliseconds'),
       mode: checkOneOf('codel.mode', mode, CODEL_MODES),
     };
   } else if (codel !== undefined && codel !== false) {
@@ -284,10 +289,3 @@ export function timedStoreConfig<T>(options: {
 
 const ORDERS = ['fifo', 'adaptive-lifo'] as const;
 const CODEL_MODES = ['rfc', 'requests'] as const;
-
-function checkPositive(name: string, value: unknown): number {
-  if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;
-  throw new RangeError(
-    `Expected \`${name}\` to be a finite number of milliseconds above 0, got ${describe(value)}`,
-  );
-}

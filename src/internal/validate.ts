@@ -32,6 +32,13 @@ export function checkDuration(name: string, value: unknown): number {
   );
 }
 
+/** A finite number above 0; `unit` (e.g. `'milliseconds'`) is named in the error. */
+export function checkPositive(name: string, value: unknown, unit?: string): number {
+  if (typeof value === 'number' && value > 0 && Number.isFinite(value)) return value;
+  const what = unit === undefined ? 'a finite number' : `a finite number of ${unit}`;
+  throw new RangeError(`Expected \`${name}\` to be ${what} above 0, got ${describe(value)}`);
+}
+
 /** One of `allowed`. */
 export function checkOneOf<const A extends readonly string[]>(
   name: string,

@@ -178,7 +178,7 @@ describe('windowed(): bad arguments', () => {
         algorithm,
         undefined,
         TypeError,
-        'Expected `windowed.algorithm` to be a limit algorithm (an object with `name` and `update`, like aimd()), got',
+        'Expected `windowed.algorithm` to be a limit algorithm (an object with `name`, `limit` and `update`, like aimd()), got',
       ],
     ),
     [
